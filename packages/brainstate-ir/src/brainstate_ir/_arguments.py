@@ -1,0 +1,176 @@
+"""How call arguments become (static part, dynamic leaves) and a hashable signature.
+
+A stateful function is traced once per *signature*: the values of its static arguments plus the pytree
+structure and abstract values (shape, dtype, weak type) of its dynamic arguments. This module splits a
+call into those parts, checks them (static values must be hashable; no State may be passed as an
+argument) and rebuilds the call from the dynamic leaves during tracing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+from brainstate_state import State, state_error_message
+
+__all__ = ["SplitCall", "normalize_argnames", "normalize_argnums", "split_call"]
+
+
+def normalize_argnums(argnums: int | Sequence[int] | None, what: str = "static_argnums") -> tuple[int, ...]:
+    """``argnums`` as a sorted tuple of non-negative ints; negative or non-int entries raise ``ValueError``."""
+    if argnums is None:
+        return ()
+    if isinstance(argnums, int):
+        argnums = (argnums,)
+    result = []
+    for n in argnums:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise ValueError(f"{what} must contain ints, got {n!r} of type {type(n).__name__}.")
+        if n < 0:
+            raise ValueError(
+                f"{what} must be non-negative, got {n}. brainstate transforms add hidden leading "
+                "arguments, so negative positions are ambiguous: count from the start instead."
+            )
+        result.append(int(n))
+    return tuple(sorted(set(result)))
+
+
+def normalize_argnames(argnames: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``argnames`` as a tuple of strings."""
+    if argnames is None:
+        return ()
+    if isinstance(argnames, str):
+        return (argnames,)
+    names = tuple(argnames)
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError(f"static_argnames must contain strings, got {name!r}.")
+    return names
+
+
+def _hashable(value: Any, where: str) -> Hashable:
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_hashable(v, where) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _hashable(v, where)) for k, v in value.items())))
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"The static argument {where} has an unhashable value of type {type(value).__name__}. "
+            "Static arguments select which program is compiled, so they must be hashable: pass a tuple "
+            "instead of a list, a frozen dataclass instead of a plain object, or make it a dynamic argument."
+        ) from None
+    return value  # type: ignore[no-any-return]
+
+
+def _leaf_signature(leaf: Any) -> Hashable:
+    if isinstance(leaf, jax.Array):
+        return leaf.aval  # type: ignore[attr-defined,no-any-return]
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return (leaf.shape, leaf.dtype)
+    if isinstance(leaf, (bool, int, float, complex)):
+        return type(leaf)
+    if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):  # ShapeDtypeStruct and friends
+        return (tuple(leaf.shape), np.dtype(leaf.dtype), getattr(leaf, "weak_type", False))
+    raise TypeError(
+        f"An argument leaf of type {type(leaf).__name__} is not a valid JAX type. Pass arrays, scalars "
+        "or containers of them as dynamic arguments, or mark the argument static (static_argnums / "
+        "static_argnames)."
+    )
+
+
+_STATE_ARG_FIX = (
+    "do not pass States as arguments: read them inside the function (brainstate tracks every State the "
+    "function touches), or pass `state.value`."
+)
+
+
+@dataclass(frozen=True)
+class SplitCall:
+    """A call split into what selects the program (``signature``) and what flows into it (``leaves``)."""
+
+    signature: Hashable
+    leaves: list[Any]
+    treedef: Any
+    static_args: tuple[tuple[int, Any], ...]
+    static_kwargs: tuple[tuple[str, Any], ...]
+    num_positional: int
+
+    def rebuild(self, dynamic_leaves: Sequence[Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The original ``(args, kwargs)`` with ``dynamic_leaves`` in place of the dynamic values."""
+        dyn_args, dyn_kwargs = jax.tree.unflatten(self.treedef, dynamic_leaves)
+        args = list(dyn_args)
+        for index, value in self.static_args:
+            args.insert(index, value)
+        kwargs = dict(dyn_kwargs)
+        kwargs.update(self.static_kwargs)
+        return tuple(args), kwargs
+
+
+def _is_state(x: Any) -> bool:
+    return isinstance(x, State)
+
+
+def split_call(
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    static_argnums: tuple[int, ...],
+    static_argnames: tuple[str, ...],
+    fun_name: str = "function",
+) -> SplitCall:
+    """Split a call into static and dynamic parts and compute its signature."""
+    for n in static_argnums:
+        if n >= len(args):
+            raise ValueError(
+                f"static_argnums contains {n}, but {fun_name} was called with only {len(args)} positional "
+                "argument(s). Pass that argument positionally, or use static_argnames."
+            )
+    static_args = tuple((i, args[i]) for i in static_argnums)
+    dyn_args = tuple(a for i, a in enumerate(args) if i not in static_argnums) if static_argnums else args
+    if static_argnames:
+        static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in static_argnames))
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_argnames}
+    else:
+        static_kwargs = ()
+        dyn_kwargs = kwargs
+    leaves, treedef = jax.tree.flatten((dyn_args, dyn_kwargs))
+    leaf_sigs = []
+    for leaf in leaves:
+        if isinstance(leaf, State):
+            raise ValueError(
+                state_error_message(
+                    f"Inputs of brainstate transformations cannot be States, but {fun_name} received one.",
+                    leaf,
+                    _STATE_ARG_FIX,
+                )
+            )
+        leaf_sigs.append(_leaf_signature(leaf))
+    static_sig = tuple((i, _hashable(v, f"at position {i}")) for i, v in static_args)
+    static_kw_sig = tuple((k, _hashable(v, repr(k))) for k, v in static_kwargs)
+    signature = (static_sig, static_kw_sig, treedef, tuple(leaf_sigs))
+    return SplitCall(signature, leaves, treedef, static_args, static_kwargs, len(args))
+
+
+def reject_states_in_output(out: Any, fun_name: str) -> None:
+    """Raise if a State is part of a function's return value."""
+    for leaf in jax.tree.leaves(out, is_leaf=_is_state):
+        if isinstance(leaf, State):
+            raise ValueError(
+                state_error_message(
+                    f"Outputs of brainstate transformations cannot be States, but {fun_name} returned one.",
+                    leaf,
+                    "return `state.value` instead of the State (the State itself is updated in place).",
+                )
+            )
+
+
+def function_name(fun: Callable[..., Any]) -> str:
+    """A readable name for ``fun`` in messages."""
+    name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None)
+    if name is None:
+        name = type(fun).__name__
+    return str(name)

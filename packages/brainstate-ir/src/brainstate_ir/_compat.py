@@ -1,0 +1,125 @@
+"""The one place where brainstate reaches into JAX beyond its stable public API.
+
+Every other module of every brainstate package imports JAX internals from here, so a JAX release that
+moves a name breaks exactly one file. Supported range: jax 0.8.x to 0.10.x.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from jax.extend.core import (
+    ClosedJaxpr,
+    DropVar,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    Primitive,
+    Var,
+    check_jaxpr,
+    jaxpr_as_fun,
+    jaxprs_in_params,
+    new_jaxpr_eqn,
+)
+
+from jax._src import source_info_util as _source_info_util
+from jax._src import config as _config
+from jax._src.core import EvalTrace as _EvalTrace
+from jax._src.core import trace_ctx as _trace_ctx
+from jax.api_util import shaped_abstractify
+
+JAX_VERSION: tuple[int, ...] = tuple(int(p) for p in jax.__version__.split(".")[:3] if p.isdigit())
+
+__all__ = [
+    "JAX_VERSION",
+    "current_trace",
+    "disable_jit_enabled",
+    "is_top_level_trace",
+    "new_trace_input",
+    "shaped_abstractify",
+    "ClosedJaxpr",
+    "DropVar",
+    "Jaxpr",
+    "JaxprEqn",
+    "Literal",
+    "Primitive",
+    "Var",
+    "check_jaxpr",
+    "jaxpr_as_fun",
+    "jaxprs_in_params",
+    "new_jaxpr_eqn",
+]
+
+
+
+def current_trace() -> Any:
+    """The innermost active JAX trace object (an ``EvalTrace`` at the top level)."""
+    return _trace_ctx.trace
+
+
+def is_top_level_trace() -> bool:
+    """Whether no JAX transformation is tracing right now (operations execute eagerly)."""
+    return isinstance(_trace_ctx.trace, _EvalTrace)
+
+
+_disable_jit_flag = _config.disable_jit
+
+
+def disable_jit_enabled() -> bool:
+    """Whether ``jax.disable_jit()`` is active (cheaper than reading ``jax.config``)."""
+    return bool(_disable_jit_flag.value)
+
+
+def new_trace_input(trace: Any, aval: Any) -> Any:
+    """Add a new input variable of abstract value ``aval`` to a jaxpr-building ``trace``; return its tracer.
+
+    This is how a State's value becomes an input of the program in the middle of tracing, so the user
+    function is traced only once even though the States it touches are discovered as it runs.
+    """
+    return trace.new_arg(aval, _source_info_util.current())
+
+
+# --- names used by the IR tools (optimisation, processing, codegen, drawing) are added below ---
+
+#: Names the jit primitive has carried: ``pjit`` on older JAX releases, ``jit`` on newer ones.
+JIT_PRIMITIVE_NAMES: frozenset[str] = frozenset({"pjit", "jit"})
+
+
+def is_jit_primitive(primitive: Primitive) -> bool:
+    """Whether ``primitive`` is JAX's jit primitive (named ``pjit`` or ``jit`` depending on the release)."""
+    return primitive.name in JIT_PRIMITIVE_NAMES
+
+
+def new_var(aval: object) -> Var:
+    """A fresh jaxpr variable of type ``aval`` (``Var(aval)`` on jax 0.8 to 0.10)."""
+    return Var(aval)  # type: ignore[arg-type]
+
+
+def scan_num_consts_carry(params: dict[str, object]) -> tuple[int, int]:
+    """``(num_consts, num_carry)`` of a scan equation's params."""
+    return int(params["num_consts"]), int(params["num_carry"])  # type: ignore[call-overload]
+
+
+def is_extended_dtype(dtype: object) -> bool:
+    """Whether ``dtype`` is an extended dtype such as a typed PRNG key (``key<fry>``)."""
+    return bool(jax.dtypes.issubdtype(dtype, jax.dtypes.extended))  # type: ignore[arg-type]
+
+
+__all__ += ["JIT_PRIMITIVE_NAMES", "is_extended_dtype", "is_jit_primitive", "new_var", "scan_num_consts_carry"]
+
+try:  # public on jax >= 0.9
+    from jax.extend.core import DebugInfo as _DebugInfo
+except ImportError:  # jax 0.8
+    from jax._src.core import DebugInfo as _DebugInfo
+
+
+def make_debug_info(name: str, num_inputs: int, num_outputs: int) -> object:
+    """A ``DebugInfo`` for a jaxpr built by hand (avoids JAX's "missing DebugInfo" deprecation warning)."""
+    return _DebugInfo(
+        name, f"<{name}>", tuple(f"arg{i}" for i in range(num_inputs)),
+        tuple(f"result{i}" for i in range(num_outputs)),
+    )
+
+
+__all__ += ["make_debug_info"]

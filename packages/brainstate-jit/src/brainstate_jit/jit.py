@@ -1,0 +1,375 @@
+"""State-aware ``jit`` whose cached calls cost about as much as a raw ``jax.jit`` call.
+
+How a call works
+----------------
+A :class:`JittedFunction` keeps a *plan*: the States the function touched the last time it was traced and
+which of them it wrote. A call reads those States' values and hands them, together with the arguments, to
+one inner ``jax.jit`` function whose first (static) argument is the plan's id::
+
+    out, written_values = inner(plan_id, state_values, *args, **kwargs)
+
+JAX's C++ dispatch decides whether a compiled program exists for this plan and these argument and state
+shapes. Only when it does not (a new signature, or a State whose shape or dtype changed) does Python run:
+the :class:`~brainstate_ir.StatefulFunction` traces the user function (once), and if the States it touches
+differ from the plan's, the call switches to a new plan and is retried. Replacing a module's State
+attribute bumps ``GRAPH_EPOCH``; a moved epoch makes the next call re-check the plan.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+import jax
+from brainstate_ir import StatefulFunction, TracedProgram
+from brainstate_ir import _compat
+from brainstate_state import GRAPH_EPOCH, TRACE_CONTEXT, InvalidatedValue, State
+
+__all__ = ["JittedFunction", "jit"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_PLAN_IDS = itertools.count(1)
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """The States one compiled program reads (in input order) and writes (in output order)."""
+
+    id: int
+    states: tuple[State[Any], ...]
+    written: tuple[bool, ...]
+    write_states: tuple[State[Any], ...]
+    epoch: int
+
+    def matches(self, program: TracedProgram) -> bool:
+        return (
+            len(program.states) == len(self.states)
+            and all(a is b for a, b in zip(program.states, self.states, strict=True))
+            and program.written == self.written
+        )
+
+
+class _PlanMismatch(Exception):
+    """Raised inside the inner trace when the function touches other States than the plan passed."""
+
+    def __init__(self, program: TracedProgram) -> None:
+        super().__init__("brainstate internal: state plan changed; retrying with a new plan")
+        self.program = program
+
+
+def _shift(argnums: int | Sequence[int] | None, by: int, what: str) -> tuple[int, ...]:
+    if argnums is None:
+        return ()
+    if isinstance(argnums, int):
+        argnums = (argnums,)
+    shifted = []
+    for n in argnums:
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise ValueError(f"jit: {what} must contain ints, got {n!r}.")
+        if n < 0:
+            raise ValueError(
+                f"jit: {what} must be non-negative, got {n}. brainstate passes State values as hidden "
+                "leading arguments, so count positions from the start."
+            )
+        shifted.append(n + by)
+    return tuple(shifted)
+
+
+class JittedFunction(Generic[P, R]):
+    """A function compiled with XLA that reads and writes States like the original Python function.
+
+    Created by :func:`jit`. Calling it runs the compiled program and writes the new values of the States
+    the function wrote; read-only States are not touched.
+
+    Attributes
+    ----------
+    origin_fun
+        The original Python function (or module).
+    stateful_fun
+        The :class:`~brainstate_ir.StatefulFunction` that traces it.
+    jitted_fun
+        The inner ``jax.jit`` function, called as ``jitted_fun(plan_id, state_values, *args, **kwargs)``.
+    """
+
+    def __init__(
+        self,
+        fun: Callable[P, R],
+        *,
+        in_shardings: Any = None,
+        out_shardings: Any = None,
+        static_argnums: int | Sequence[int] | None = None,
+        donate_argnums: int | Sequence[int] | None = None,
+        static_argnames: str | Sequence[str] | None = None,
+        donate_argnames: str | Sequence[str] | None = None,
+        keep_unused: bool = False,
+        device: Any = None,
+        backend: str | None = None,
+        inline: bool = False,
+        name: str | None = None,
+        **jax_jit_kwargs: Any,
+    ) -> None:
+        if not callable(fun):
+            raise TypeError(f"jit: expected a callable (function or module), got {type(fun).__name__}.")
+        user_static = _shift(static_argnums, 0, "static_argnums")
+        self.origin_fun = fun
+        self.stateful_fun = StatefulFunction(
+            fun,
+            static_argnums=user_static,
+            static_argnames=static_argnames or (),
+            name=name,
+            return_only_write=True,
+        )
+        self.__name__ = self.stateful_fun.name
+        self.__qualname__ = self.stateful_fun.name
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
+        options: dict[str, Any] = dict(jax_jit_kwargs)
+        if in_shardings is not None:
+            if not isinstance(in_shardings, (tuple, list)):
+                raise NotImplementedError(
+                    "jit: in_shardings must be a tuple or list with one entry per positional argument; a "
+                    "single sharding for all arguments is not supported."
+                )
+            options["in_shardings"] = (None, *in_shardings)
+        if out_shardings is not None:
+            options["out_shardings"] = (out_shardings, None)
+        if device is not None:
+            options["device"] = device
+        if backend is not None:
+            options["backend"] = backend
+        if donate_argnames is not None:
+            options["donate_argnames"] = donate_argnames
+        self.jitted_fun = jax.jit(
+            self._named_pure(name or self.stateful_fun.name),
+            static_argnums=(0, *_shift(user_static, 2, "static_argnums")),
+            static_argnames=static_argnames,
+            donate_argnums=_shift(donate_argnums, 2, "donate_argnums"),
+            keep_unused=keep_unused,
+            inline=inline,
+            **options,
+        )
+        self._lock = threading.RLock()
+        self._plans: dict[int, _Plan] = {}
+        self._plan: _Plan | None = None
+
+    # ------------------------------------------------------------------ the inner (traced) function
+    def _named_pure(self, name: str) -> Callable[..., Any]:
+        def pure(plan_id: int, state_values: list[Any], *args: Any, **kwargs: Any) -> Any:
+            return self._pure(plan_id, state_values, *args, **kwargs)
+
+        pure.__name__ = pure.__qualname__ = name
+        return pure
+
+    def _pure(self, plan_id: int, state_values: list[Any], *args: Any, **kwargs: Any) -> Any:
+        # Runs only while JAX traces (a miss of JAX's cache): replay the traced program.
+        call = self.stateful_fun.split(*args, **kwargs)
+        program = self.stateful_fun.program_for(call)
+        plan = self._plans[plan_id]
+        if not plan.matches(program):
+            raise _PlanMismatch(program)
+        out, written_values = program.evaluate(call.leaves, state_values)
+        return out, written_values
+
+    # ------------------------------------------------------------------ plans
+    def _plan_for(self, program: TracedProgram) -> _Plan:
+        with self._lock:
+            for plan in self._plans.values():
+                if plan.matches(program):
+                    plan = _Plan(plan.id, plan.states, plan.written, plan.write_states, GRAPH_EPOCH.value)
+                    self._plans[plan.id] = plan
+                    break
+            else:
+                plan = _Plan(
+                    next(_PLAN_IDS), program.states, program.written, program.write_states, GRAPH_EPOCH.value
+                )
+                self._plans[plan.id] = plan
+            self._plan = plan
+            return plan
+
+    def _current_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Plan:
+        plan = self._plan
+        if plan is None or plan.epoch != GRAPH_EPOCH.value:
+            plan = self._plan_for(self.stateful_fun.get_program(*args, **kwargs))
+        return plan
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if _compat.disable_jit_enabled():
+            return self.origin_fun(*args, **kwargs)
+        plan = self._plan
+        if plan is None or plan.epoch != GRAPH_EPOCH.value:
+            plan = self._current_plan(args, kwargs)
+        nested = bool(TRACE_CONTEXT.stack)
+        for _attempt in range(8):
+            if nested:
+                values = [state.value for state in plan.states]
+            else:
+                values = [state._value for state in plan.states]
+            try:
+                out, written_values = self.jitted_fun(plan.id, values, *args, **kwargs)
+            except _PlanMismatch as mismatch:
+                plan = self._plan_for(mismatch.program)
+                continue
+            except Exception:
+                self._raise_if_invalidated(plan)
+                raise
+            break
+        else:  # pragma: no cover - would need a function whose states change on every trace
+            raise RuntimeError(f"jit({self.__name__}): the set of States it uses changes on every trace.")
+        if nested or not _compat.is_top_level_trace():
+            for state, value in zip(plan.write_states, written_values, strict=True):
+                state.value = value
+        else:
+            for state, value in zip(plan.write_states, written_values, strict=True):
+                state._value = value
+        return out  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _raise_if_invalidated(plan: _Plan) -> None:
+        for state in plan.states:
+            if type(state._value) is InvalidatedValue:
+                state.value  # noqa: B018 - raises the TraceContextError that explains the problem
+
+    # ------------------------------------------------------------------ AOT helpers (no write-back)
+    def _state_values(self, plan: _Plan) -> list[Any]:
+        return [state.value for state in plan.states]
+
+    def trace(self, *args: Any, **kwargs: Any) -> jax.stages.Traced:
+        """Trace for these arguments without running (``jax.stages.Traced``); no State is changed."""
+        plan = self._current_plan(args, kwargs)
+        return self.jitted_fun.trace(plan.id, self._state_values(plan), *args, **kwargs)
+
+    def lower(self, *args: Any, **kwargs: Any) -> jax.stages.Lowered:
+        """Lower for these arguments (``jax.stages.Lowered``); no State is changed."""
+        plan = self._current_plan(args, kwargs)
+        return self.jitted_fun.lower(plan.id, self._state_values(plan), *args, **kwargs)
+
+    def compile(self, *args: Any, **kwargs: Any) -> jax.stages.Compiled:
+        """Compile ahead of time for these arguments; later calls with the same shapes reuse it."""
+        return self.lower(*args, **kwargs).compile()
+
+    def eval_shape(self, *args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], Any]:
+        """``((shapes of the written States' values, ...), output shapes)`` without running anything."""
+        program = self.stateful_fun.get_program(*args, **kwargs)
+        out_avals = program.jaxpr.out_avals[program.out_treedef.num_leaves :]
+        shapes = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in out_avals]
+        written = []
+        position = 0
+        treedefs = dict(zip(map(id, program.states), program.state_treedefs, strict=True))
+        for state in program.write_states:
+            treedef = treedefs[id(state)]
+            written.append(jax.tree.unflatten(treedef, shapes[position : position + treedef.num_leaves]))
+            position += treedef.num_leaves
+        return tuple(written), program.out_shapes
+
+    def clear_cache(self) -> None:
+        """Drop every traced and compiled program; the next call traces and compiles again."""
+        with self._lock:
+            self.stateful_fun.clear_cache()
+            clear = getattr(self.jitted_fun, "clear_cache", None)
+            if clear is not None:
+                clear()
+            self._plans.clear()
+            self._plan = None
+
+    def __repr__(self) -> str:
+        return f"JittedFunction({self.__name__})"
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        # Used as a method decorator: bind like a function.
+        if instance is None:
+            return self
+        from functools import partial
+
+        return partial(self, instance)
+
+
+@overload
+def jit(fun: Callable[P, R], **kwargs: Any) -> JittedFunction[P, R]: ...
+
+
+@overload
+def jit(fun: None = None, **kwargs: Any) -> Callable[[Callable[P, R]], JittedFunction[P, R]]: ...
+
+
+def jit(
+    fun: Callable[P, R] | None = None,
+    in_shardings: Any = None,
+    out_shardings: Any = None,
+    static_argnums: int | Sequence[int] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
+    keep_unused: bool = False,
+    device: Any = None,
+    backend: str | None = None,
+    inline: bool = False,
+    name: str | None = None,
+    **kwargs: Any,
+) -> JittedFunction[P, R] | Callable[[Callable[P, R]], JittedFunction[P, R]]:
+    """Compile a function (or module) with XLA, keeping its State reads and writes.
+
+    Works like ``jax.jit``, except that the function may read and write any ``State``: the States it
+    touches become inputs of the compiled program, the written ones become outputs, and after every call
+    the written States hold their new values. Usable as ``jit(f)``, ``@jit``, ``@jit(static_argnums=1)``
+    and ``jit(module)``.
+
+    Parameters
+    ----------
+    fun
+        The function or module to compile. Omit it to get a decorator.
+    in_shardings, out_shardings, static_argnums, donate_argnums, static_argnames, donate_argnames,
+    keep_unused, device, backend, inline, **kwargs
+        As in ``jax.jit`` (argument positions count the function's own arguments).
+    name
+        The name of the compiled program (shown in jaxprs and profiles).
+
+    Returns
+    -------
+    JittedFunction
+        Callable like ``fun``, with ``compile``, ``lower``, ``trace``, ``eval_shape`` and ``clear_cache``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> import brainstate_state as bss
+    >>> from brainstate_jit import jit
+    >>> count = bss.State(jnp.array(0))
+    >>> @jit
+    ... def increment():
+    ...     count.value += 1
+    ...     return count.value
+    >>> [int(increment()) for _ in range(4)]
+    [1, 2, 3, 4]
+    >>> @jit(static_argnums=1)
+    ... def power(x, n):
+    ...     return x ** n
+    >>> float(power(2.0, 3))
+    8.0
+    """
+    options = dict(
+        in_shardings=in_shardings,
+        out_shardings=out_shardings,
+        static_argnums=static_argnums,
+        donate_argnums=donate_argnums,
+        static_argnames=static_argnames,
+        donate_argnames=donate_argnames,
+        keep_unused=keep_unused,
+        device=device,
+        backend=backend,
+        inline=inline,
+        name=name,
+        **kwargs,
+    )
+    if fun is None:
+
+        def decorate(f: Callable[P, R]) -> JittedFunction[P, R]:
+            return JittedFunction(f, **options)
+
+        return decorate
+    return JittedFunction(fun, **options)

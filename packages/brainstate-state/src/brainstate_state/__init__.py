@@ -1,0 +1,72 @@
+"""brainstate-state: the State system at the bottom of brainstate.
+
+``State`` and its subclasses, the trace stack that records which States a function reads and writes,
+the errors, filters, containers, the module graph (split/merge), a minimal ``nn.Module``, random numbers
+and the global environment. Depends on JAX and NumPy only.
+"""
+
+from __future__ import annotations
+
+from ._context import TRACE_CONTEXT
+from ._epoch import GRAPH_EPOCH, bump_graph_epoch
+from ._errors import BatchAxisError, BrainStateError, TraceContextError, describe_state, state_error_message
+from ._source import SourceInfo, register_library_dir
+from ._state import (
+    BatchState,
+    FakeState,
+    HiddenState,
+    InvalidatedValue,
+    LongTermState,
+    NonBatchState,
+    ParamState,
+    ShortTermState,
+    State,
+    invalidate_state_value,
+    maybe_state,
+)
+from ._trace import (
+    NewStateCatcher,
+    StateTraceStack,
+    catch_new_states,
+    check_state_value_tree,
+    peek_value,
+)
+from ._treefy import TreefyState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRAPH_EPOCH",
+    "TRACE_CONTEXT",
+    "BatchAxisError",
+    "BatchState",
+    "BrainStateError",
+    "FakeState",
+    "HiddenState",
+    "InvalidatedValue",
+    "LongTermState",
+    "NewStateCatcher",
+    "NonBatchState",
+    "ParamState",
+    "ShortTermState",
+    "SourceInfo",
+    "State",
+    "StateTraceStack",
+    "TraceContextError",
+    "TreefyState",
+    "bump_graph_epoch",
+    "catch_new_states",
+    "check_state_value_tree",
+    "describe_state",
+    "invalidate_state_value",
+    "maybe_state",
+    "peek_value",
+    "register_library_dir",
+    "state_error_message",
+]
+
+# --- submodules (filters, containers, graph, nn, random, environ) are added below ---
+# random and environ (random numbers as State; the global environment).
+from . import environ, random  # noqa: E402
+
+__all__ += ["environ", "random"]
