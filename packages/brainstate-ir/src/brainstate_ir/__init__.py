@@ -6,6 +6,8 @@ from brainstate_state import register_library_dir
 
 from ._program import TracedProgram
 from ._stateful import StatefulFunction
+from .eval_shape import eval_shape
+from .finder import StateFinder
 from .make_jaxpr import make_jaxpr
 from .unvmap import unvmap
 
@@ -14,8 +16,10 @@ register_library_dir(__file__)
 __version__ = "0.1.0"
 
 __all__: list[str] = [
+    "StateFinder",
     "StatefulFunction",
     "TracedProgram",
+    "eval_shape",
     "make_jaxpr",
     "unvmap",
 ]

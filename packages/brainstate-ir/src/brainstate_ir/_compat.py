@@ -123,3 +123,39 @@ def make_debug_info(name: str, num_inputs: int, num_outputs: int) -> object:
 
 
 __all__ += ["make_debug_info"]
+
+
+# --- added by the brainstate-jit debug helper (debug_nan): eqn-by-eqn evaluation and source locations ---
+
+
+def eval_eqn(eqn: JaxprEqn, invals: list[Any]) -> list[Any]:
+    """Evaluate one jaxpr equation on concrete (or traced) inputs; always return a list of outputs.
+
+    ``Primitive.get_bind_params`` returned ``(subfuns, params)`` on older JAX releases and returns the
+    params alone on newer ones; both are handled here.
+    """
+    bound = eqn.primitive.get_bind_params(eqn.params)
+    if isinstance(bound, tuple) and len(bound) == 2 and isinstance(bound[1], dict):
+        subfuns, params = bound
+    else:
+        subfuns, params = [], bound
+    with _source_info_util.user_context(eqn.source_info.traceback, name_stack=eqn.source_info.name_stack):
+        out = eqn.primitive.bind(*subfuns, *invals, **params)
+    return list(out) if eqn.primitive.multiple_results else [out]
+
+
+def eqn_user_location(eqn: JaxprEqn, exclude_dirs: tuple[str, ...] = ()) -> str | None:
+    """``"file:line (function)"`` of the innermost user frame that created ``eqn`` (``None`` if unknown).
+
+    JAX's own frames are skipped by JAX; frames in ``exclude_dirs`` (brainstate's package directories)
+    are skipped too, so the location is the user's line even for operations emitted by brainstate.
+    """
+    traceback = eqn.source_info.traceback
+    for frame in _source_info_util.user_frames(traceback):
+        if exclude_dirs and frame.file_name.startswith(exclude_dirs):
+            continue
+        return f"{frame.file_name}:{frame.start_line} ({frame.function_name})"
+    return None
+
+
+__all__ += ["eqn_user_location", "eval_eqn"]

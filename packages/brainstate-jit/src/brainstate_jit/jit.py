@@ -17,8 +17,10 @@ attribute bumps ``GRAPH_EPOCH``; a moved epoch makes the next call re-check the 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -156,6 +158,21 @@ class JittedFunction(Generic[P, R]):
         self._lock = threading.RLock()
         self._plans: dict[int, _Plan] = {}
         self._plan: _Plan | None = None
+        self._options: dict[str, Any] = dict(
+            in_shardings=in_shardings,
+            out_shardings=out_shardings,
+            static_argnums=static_argnums,
+            donate_argnums=donate_argnums,
+            static_argnames=static_argnames,
+            donate_argnames=donate_argnames,
+            keep_unused=keep_unused,
+            device=device,
+            backend=backend,
+            inline=inline,
+            name=name,
+            **jax_jit_kwargs,
+        )
+        self._bound: weakref.WeakKeyDictionary[Any, JittedFunction[Any, Any]] = weakref.WeakKeyDictionary()
 
     # ------------------------------------------------------------------ the inner (traced) function
     def _named_pure(self, name: str) -> Callable[..., Any]:
@@ -281,12 +298,22 @@ class JittedFunction(Generic[P, R]):
         return f"JittedFunction({self.__name__})"
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
-        # Used as a method decorator: bind like a function.
+        # Used as a method decorator: each instance gets its own compiled method, with the instance bound
+        # (it is not an argument of the compiled program; its States are found while tracing).
         if instance is None:
             return self
-        from functools import partial
-
-        return partial(self, instance)
+        bound = self._bound.get(instance)
+        if bound is None:
+            options = dict(self._options)
+            static = options.pop("static_argnums")
+            donate = options.pop("donate_argnums")
+            shift = lambda nums: None if nums is None else tuple(  # noqa: E731
+                n - 1 for n in ((nums,) if isinstance(nums, int) else nums)
+            )
+            bound = JittedFunction(functools.partial(self.origin_fun, instance), static_argnums=shift(static),
+                                   donate_argnums=shift(donate), **options)
+            self._bound[instance] = bound
+        return bound
 
 
 @overload

@@ -1,0 +1,311 @@
+"""Generate readable, executable Python source (``jax.numpy`` / ``jax.lax`` calls) from a jaxpr.
+
+The generated module imports ``jax``, ``jax.numpy as jnp``, ``jax.lax as lax`` and ``numpy as np``, and
+defines one function (``fn_name``) taking the jaxpr's inputs as flat positional arguments. It returns
+the single output itself, or a tuple when there are zero or several outputs. Bodies of ``jit``,
+``cond``, ``while``, ``scan``, remat and custom-derivative equations become helper functions (which
+always return tuples). Consts of a ``ClosedJaxpr`` and array literals are emitted as module-level
+``np.array`` constants (exact, via their bytes when needed); for a plain ``Jaxpr`` the constvars become
+leading parameters. Custom-derivative equations are emitted as their primal body: the generated code
+computes the same values, but differentiating it uses JAX's default rules, not the custom ones.
+"""
+
+from __future__ import annotations
+
+import enum
+import keyword
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import numpy as np
+
+from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
+
+__all__ = [
+    "CodegenContext",
+    "UnsupportedPrimitiveError",
+    "fn_to_python_code",
+    "jaxpr_to_python_code",
+    "register_prim_handler",
+]
+
+PrimHandler = Callable[["CodegenContext", JaxprEqn, list[str]], str]
+_HANDLERS: dict[str, PrimHandler] = {}
+_RESERVED = frozenset({"jax", "jnp", "lax", "np"}) | frozenset(keyword.kwlist)
+_INLINE_ARRAY_MAX = 16
+
+
+class UnsupportedPrimitiveError(NotImplementedError):
+    """No code generator is known for a primitive (or for one of its params)."""
+
+
+def register_prim_handler(prim_name: str, handler: PrimHandler) -> None:
+    """Register (or replace) the code generator of primitive ``prim_name``.
+
+    Parameters
+    ----------
+    prim_name : str
+        The primitive's name, as printed in jaxprs (``eqn.primitive.name``).
+    handler : callable
+        ``handler(ctx, eqn, args) -> str`` returns a Python expression computing the equation's result
+        (for a primitive with ``multiple_results``, an expression evaluating to a sequence). ``args`` are
+        the source strings of the equation's inputs; ``ctx`` is a :class:`CodegenContext` whose
+        ``fmt(value)`` renders a param value, ``function(jaxpr, prefix)`` emits a helper function for a
+        sub-jaxpr and ``statement(line)`` emits a line before the assignment.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from brainstate_ir.codegen import jaxpr_to_python_code, register_prim_handler
+    >>> register_prim_handler("sin", lambda ctx, eqn, args: f"jnp.sin({args[0]})")
+    >>> "jnp.sin(a)" in jaxpr_to_python_code(jax.make_jaxpr(jnp.sin)(1.0))
+    True
+    >>> register_prim_handler("sin", lambda ctx, eqn, args: f"lax.sin({args[0]})")  # restore
+    """
+    if not callable(handler):
+        raise TypeError(f"register_prim_handler: handler for {prim_name!r} must be callable, got {handler!r}.")
+    _HANDLERS[prim_name] = handler
+
+
+def _names() -> Iterator[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    n = 0
+    while True:
+        name, k = "", n
+        while True:
+            name = letters[k % 26] + name
+            k = k // 26 - 1
+            if k < 0:
+                break
+        n += 1
+        if name not in _RESERVED:
+            yield name
+
+
+class CodegenContext:
+    """State of one code generation: module-level constants and helper functions, and the current body."""
+
+    def __init__(self) -> None:
+        self.constants: list[str] = []
+        self.functions: list[list[str]] = []
+        self._fn_memo: dict[int, tuple[Any, str]] = {}
+        self._counter = 0
+        self._pending: list[str] = []
+
+    def fresh(self, prefix: str) -> str:
+        """A new module-unique identifier starting with ``prefix``."""
+        self._counter += 1
+        return f"{prefix}_{self._counter}"
+
+    def statement(self, line: str) -> None:
+        """Emit ``line`` in the current function, before the equation's assignment."""
+        self._pending.append(line)
+
+    def constant(self, value: Any) -> str:
+        """Emit ``value`` (an array) as a module-level constant and return its name."""
+        name = self.fresh("_const")
+        self.constants.append(f"{name} = {self.fmt_array(np.asarray(value))}")
+        return name
+
+    def fmt_array(self, array: np.ndarray) -> str:
+        """Source of an exact ``np.array`` (a list when short and finite, else the raw bytes)."""
+        dtype = self.fmt(array.dtype)
+        plain = array.dtype.kind in "biuf" and array.dtype.name in np.sctypeDict
+        if plain and array.size <= _INLINE_ARRAY_MAX and np.all(np.isfinite(array)):
+            return f"np.array({array.tolist()!r}, dtype={dtype})"
+        data = np.ascontiguousarray(array).tobytes().hex()
+        return f"np.frombuffer(bytes.fromhex({data!r}), dtype={dtype}).reshape({array.shape!r})"
+
+    def fmt(self, value: Any) -> str:
+        """Python source reproducing a param value (dtype, enum, tuple, named tuple, array, scalar)."""
+        if isinstance(value, enum.Enum) and hasattr(jax.lax, type(value).__name__):
+            return f"lax.{type(value).__name__}.{value.name}"
+        if value is None or isinstance(value, (bool, str)):
+            return repr(value)
+        if isinstance(value, (np.bool_, np.integer)):
+            return repr(value.item())
+        if isinstance(value, int):
+            return repr(value)
+        if isinstance(value, (float, np.floating)):
+            f = float(value)
+            return repr(f) if np.isfinite(f) else f"float({str(f)!r})"
+        if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+            name = np.dtype(value).name
+            return "jnp.bool_" if name == "bool" else f"jnp.{name}"
+        if isinstance(value, tuple) and hasattr(value, "_fields") and hasattr(jax.lax, type(value).__name__):
+            fields = ", ".join(f"{f}={self.fmt(getattr(value, f))}" for f in value._fields)
+            return f"lax.{type(value).__name__}({fields})"
+        if isinstance(value, (tuple, list)):
+            items = ", ".join(self.fmt(v) for v in value)
+            return f"({items},)" if isinstance(value, tuple) and len(value) == 1 else (
+                f"({items})" if isinstance(value, tuple) else f"[{items}]")
+        if isinstance(value, (np.ndarray, jax.Array)):
+            return self.constant(value)
+        raise UnsupportedPrimitiveError(
+            f"cannot write a param value of type {type(value).__name__} ({value!r}) as Python source; "
+            "register a handler for the primitive with brainstate_ir.register_prim_handler."
+        )
+
+    def literal(self, lit: Literal) -> str:
+        """Source of a literal, with its exact dtype."""
+        value = np.asarray(lit.val)
+        dtype = np.dtype(lit.aval.dtype)
+        if value.ndim > 0:
+            return self.constant(value.astype(dtype))
+        if dtype == np.bool_:
+            return f"np.bool_({bool(value)})"
+        scalar = value.astype(dtype)[()]
+        if dtype.kind == "f" and dtype.name in np.sctypeDict and np.isfinite(scalar):
+            return f"np.{dtype.name}({str(scalar)})"  # numpy prints the shortest repr that round-trips
+        if dtype.name in np.sctypeDict:
+            return f"np.{dtype.name}({self.fmt(scalar.item())})"
+        return f"jnp.{dtype.name}({self.fmt(float(value))})"
+
+    def function(self, jaxpr: Jaxpr | ClosedJaxpr, prefix: str) -> str:
+        """Emit a module-level helper for ``jaxpr`` (returning a tuple) and return its name.
+
+        A body shared by several equations is emitted once.
+        """
+        key = id(jaxpr)
+        if key not in self._fn_memo:
+            name = self.fresh(prefix)
+            self._fn_memo[key] = (jaxpr, name)
+            self.functions.append(_function_source(self, jaxpr, name, always_tuple=True))
+        return self._fn_memo[key][1]
+
+
+def _function_source(ctx: CodegenContext, jaxpr: Jaxpr | ClosedJaxpr, name: str, always_tuple: bool) -> list[str]:
+    consts: list[Any] | None = None
+    if isinstance(jaxpr, ClosedJaxpr):
+        jaxpr, consts = jaxpr.jaxpr, list(jaxpr.consts)
+    names = _names()
+    env: dict[Var, str] = {}
+    if consts is not None:
+        env.update((v, ctx.constant(c)) for v, c in zip(jaxpr.constvars, consts))
+        params = [env.setdefault(v, next(names)) for v in jaxpr.invars]
+    else:
+        params = [env.setdefault(v, next(names)) for v in [*jaxpr.constvars, *jaxpr.invars]]
+
+    def read(atom: Any) -> str:
+        return ctx.literal(atom) if isinstance(atom, Literal) else env[atom]
+
+    saved, ctx._pending = ctx._pending, []
+    body: list[str] = []
+    for eqn in jaxpr.eqns:
+        handler = _HANDLERS.get(eqn.primitive.name)
+        if handler is None:
+            from ._codegen_rules import generic_lax_handler
+
+            handler = generic_lax_handler
+        expr = handler(ctx, eqn, [read(a) for a in eqn.invars])
+        outs = ["_" if isinstance(v, DropVar) else env.setdefault(v, next(names)) for v in eqn.outvars]
+        body.extend(line for stmt in ctx._pending for line in stmt.split("\n"))
+        ctx._pending = []
+        if not outs:
+            body.append(expr)
+        elif eqn.primitive.multiple_results:
+            body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {expr}")
+        else:
+            body.append(f"{outs[0]} = {expr}")
+    ctx._pending = saved
+    results = [read(a) for a in jaxpr.outvars]
+    if always_tuple or len(results) != 1:
+        body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    else:
+        body.append(f"return {results[0]}")
+    return [f"def {name}({', '.join(params)}):", *(f"    {line}" for line in body)]
+
+
+def jaxpr_to_python_code(jaxpr: Jaxpr | ClosedJaxpr, fn_name: str = "generated_function") -> str:
+    """Python source of a module defining ``fn_name``, a function computing ``jaxpr``.
+
+    Parameters
+    ----------
+    jaxpr : Jaxpr or ClosedJaxpr
+        The program. For a ``Jaxpr`` its constvars become the function's leading parameters; the consts
+        of a ``ClosedJaxpr`` are embedded as module-level constants.
+    fn_name : str, optional
+        Name of the generated function (a Python identifier); default ``'generated_function'``.
+
+    Returns
+    -------
+    str
+        Source code; ``exec`` it and call ``fn_name`` with the jaxpr's inputs, flat and in order.
+
+    Raises
+    ------
+    UnsupportedPrimitiveError
+        If the jaxpr uses a primitive with no known code generator (register one with
+        :func:`register_prim_handler`).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from brainstate_ir.codegen import jaxpr_to_python_code
+    >>> source = jaxpr_to_python_code(jax.make_jaxpr(lambda x, y: jnp.tanh(x) * y)(1.0, 2.0), "f")
+    >>> print(source.split("\\n\\n\\n")[-1].strip())
+    def f(a, b):
+        c = lax.tanh(a)
+        d = lax.mul(c, b)
+        return d
+    >>> namespace = {}
+    >>> exec(source, namespace)
+    >>> float(namespace["f"](1.0, 2.0)) == float(jnp.tanh(1.0) * 2.0)
+    True
+    """
+    if not isinstance(jaxpr, (Jaxpr, ClosedJaxpr)):
+        raise TypeError(f"jaxpr_to_python_code expects a Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}.")
+    if not (isinstance(fn_name, str) and fn_name.isidentifier() and not keyword.iskeyword(fn_name)):
+        raise ValueError(f"jaxpr_to_python_code: fn_name must be a Python identifier, got {fn_name!r}.")
+    ctx = CodegenContext()
+    main = _function_source(ctx, jaxpr, fn_name, always_tuple=False)
+    header = ["import jax", "import jax.numpy as jnp", "from jax import lax", "import numpy as np"]
+    blocks = ["\n".join(header)]
+    if ctx.constants:
+        blocks.append("\n".join(ctx.constants))
+    blocks.extend("\n".join(f) for f in [*ctx.functions, main])
+    return "\n\n\n".join(blocks) + "\n"
+
+
+def fn_to_python_code(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """Trace ``fn`` on example arguments and return Python source computing it.
+
+    The generated function is named after ``fn`` (``generated_function`` for lambdas) and takes the
+    flattened leaves of ``args``/``kwargs``, in ``jax.tree_util`` order; it returns the flattened
+    outputs (a single value when there is one).
+
+    Parameters
+    ----------
+    fn : callable
+        A JAX-traceable function.
+    *args, **kwargs
+        Example arguments (arrays or their ``jax.ShapeDtypeStruct``).
+
+    Returns
+    -------
+    str
+        The module source (see :func:`jaxpr_to_python_code`).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from brainstate_ir.codegen import fn_to_python_code
+    >>> def step(v, i):
+    ...     return v + 0.1 * (-v + i)
+    >>> print(fn_to_python_code(step, 0.0, 1.0).split("\\n\\n\\n")[-1].strip())
+    def step(a, b):
+        c = lax.neg(a)
+        d = lax.add(c, b)
+        e = lax.mul(np.float32(0.1), d)
+        f = lax.add(a, e)
+        return f
+    """
+    closed = jax.make_jaxpr(fn)(*args, **kwargs)
+    name = getattr(fn, "__name__", "")
+    if not name.isidentifier() or keyword.iskeyword(name):
+        name = "generated_function"
+    return jaxpr_to_python_code(closed, fn_name=name)
+
+
+from . import _codegen_rules  # noqa: E402, F401 - registers the built-in handlers (after the API above)
