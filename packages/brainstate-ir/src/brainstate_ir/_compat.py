@@ -36,6 +36,7 @@ __all__ = [
     "current_trace",
     "disable_jit_enabled",
     "is_top_level_trace",
+    "current_source_info",
     "new_trace_input",
     "shaped_abstractify",
     "ClosedJaxpr",
@@ -71,13 +72,19 @@ def disable_jit_enabled() -> bool:
     return bool(_disable_jit_flag.value)
 
 
-def new_trace_input(trace: Any, aval: Any) -> Any:
+def new_trace_input(trace: Any, aval: Any, source_info: Any = None) -> Any:
     """Add a new input variable of abstract value ``aval`` to a jaxpr-building ``trace``; return its tracer.
 
     This is how a State's value becomes an input of the program in the middle of tracing, so the user
     function is traced only once even though the States it touches are discovered as it runs.
+    ``source_info`` (from :func:`current_source_info`) may be shared by many inputs.
     """
-    return trace.new_arg(aval, _source_info_util.current())
+    return trace.new_arg(aval, source_info if source_info is not None else _source_info_util.current())
+
+
+def current_source_info() -> Any:
+    """JAX's source information for the current Python location (attached to new jaxpr inputs)."""
+    return _source_info_util.current()
 
 
 # --- names used by the IR tools (optimisation, processing, codegen, drawing) are added below ---
@@ -159,3 +166,22 @@ def eqn_user_location(eqn: JaxprEqn, exclude_dirs: tuple[str, ...] = ()) -> str 
 
 
 __all__ += ["eqn_user_location", "eval_eqn"]
+
+
+# --- shard_map (added by brainstate-mapping): `jax.shard_map(check_vma=...)` on new JAX, else the
+# experimental one with `check_rep=...` ---
+if hasattr(jax, "shard_map"):
+    _shard_map_impl: Any = jax.shard_map
+    SHARD_MAP_CHECK_KW = "check_vma"
+else:  # pragma: no cover - jax releases without the public shard_map
+    from jax.experimental.shard_map import shard_map as _shard_map_impl
+
+    SHARD_MAP_CHECK_KW = "check_rep"
+
+
+def shard_map(f: Any, mesh: Any, in_specs: Any, out_specs: Any, check: bool = True) -> Any:
+    """``shard_map(f, mesh=..., in_specs=..., out_specs=...)`` with the replication check flag ``check``."""
+    return _shard_map_impl(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, **{SHARD_MAP_CHECK_KW: check})
+
+
+__all__ += ["SHARD_MAP_CHECK_KW", "shard_map"]

@@ -166,11 +166,15 @@ class StatefulFunction:
         def traced(*dynamic_leaves: Any) -> tuple[Any, list[Any]]:
             args, kwargs = call.rebuild(dynamic_leaves)
             trace = _compat.current_trace()
+            source_info = _compat.current_source_info()
+
+            def new_input(x: Any) -> Any:
+                return _compat.new_trace_input(trace, _compat.shaped_abstractify(x), source_info)
 
             def new_arg(state: State[Any], outside: Any) -> Any:
-                return jax.tree.map(
-                    lambda x: _compat.new_trace_input(trace, _compat.shaped_abstractify(x)), outside
-                )
+                if isinstance(outside, jax.Array):  # the common case: one array, no tree walk
+                    return new_input(outside)
+                return jax.tree.map(new_input, outside)
 
             with catch_new_states() as catcher:
                 with StateTraceStack(new_arg, name=self.name) as stack:

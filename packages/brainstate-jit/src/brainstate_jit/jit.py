@@ -30,6 +30,8 @@ from brainstate_ir import StatefulFunction, TracedProgram
 from brainstate_ir import _compat
 from brainstate_state import GRAPH_EPOCH, TRACE_CONTEXT, InvalidatedValue, State
 
+_EPOCH = GRAPH_EPOCH
+
 __all__ = ["JittedFunction", "jit"]
 
 P = ParamSpec("P")
@@ -216,12 +218,34 @@ class JittedFunction(Generic[P, R]):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        # The fast path: a known plan, no enclosing trace. JAX's C++ dispatch does the rest.
+        plan = self._plan
+        if (
+            plan is not None
+            and plan.epoch == _EPOCH.value
+            and not TRACE_CONTEXT.stack
+            and _compat.is_top_level_trace()
+            and not _compat.disable_jit_enabled()
+        ):
+            try:
+                out, written_values = self.jitted_fun(plan.id, [s._value for s in plan.states], *args, **kwargs)
+            except _PlanMismatch as mismatch:
+                return self._call(args, kwargs, self._plan_for(mismatch.program))
+            except Exception:
+                self._raise_if_invalidated(plan)
+                raise
+            for state, value in zip(plan.write_states, written_values):  # noqa: B905 - same length
+                state._value = value
+            return out  # type: ignore[no-any-return]
         if _compat.disable_jit_enabled():
             return self.origin_fun(*args, **kwargs)
-        plan = self._plan
-        if plan is None or plan.epoch != GRAPH_EPOCH.value:
+        return self._call(args, kwargs, None)
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: _Plan | None) -> Any:
+        """The general path: first call, moved epoch, or inside an enclosing trace."""
+        if plan is None:
             plan = self._current_plan(args, kwargs)
-        nested = bool(TRACE_CONTEXT.stack)
+        nested = bool(TRACE_CONTEXT.stack) or not _compat.is_top_level_trace()
         for _attempt in range(8):
             if nested:
                 values = [state.value for state in plan.states]
@@ -238,13 +262,13 @@ class JittedFunction(Generic[P, R]):
             break
         else:  # pragma: no cover - would need a function whose states change on every trace
             raise RuntimeError(f"jit({self.__name__}): the set of States it uses changes on every trace.")
-        if nested or not _compat.is_top_level_trace():
+        if nested:
             for state, value in zip(plan.write_states, written_values, strict=True):
                 state.value = value
         else:
             for state, value in zip(plan.write_states, written_values, strict=True):
                 state._value = value
-        return out  # type: ignore[no-any-return]
+        return out
 
     @staticmethod
     def _raise_if_invalidated(plan: _Plan) -> None:

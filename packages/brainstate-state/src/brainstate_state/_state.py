@@ -53,6 +53,10 @@ class InvalidatedValue:
         return "<invalidated: value was a tracer of a finished trace>"
 
 
+# When a test suite tracks States (brainstate_state.testing.track_states), the registry lives here.
+_live_states: list[Any] = [None]
+
+
 def invalidate_state_value(state: State[Any], reason: str) -> None:
     """Make later reads of ``state`` raise :class:`TraceContextError` with ``reason`` (until it is rewritten)."""
     state.__dict__["_value"] = InvalidatedValue(reason)
@@ -123,6 +127,8 @@ class State(Generic[T]):
         self._level = len(TRACE_CONTEXT.stack)
         self._jax_trace = current_jax_trace()
         self._source_info = user_frame_info(2)
+        if _live_states[0] is not None:
+            _live_states[0].add(self)
         catchers = TRACE_CONTEXT.catchers
         if catchers:
             for catcher in catchers:

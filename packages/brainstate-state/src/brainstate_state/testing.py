@@ -1,0 +1,39 @@
+"""Test helpers shared by every brainstate package: leak checks for States.
+
+``track_states()`` makes every State created afterwards register itself (weakly), so a test suite can
+assert after each test that no State was left holding a JAX tracer (a value of a finished trace). Each
+package's ``tests/conftest.py`` uses :func:`states_holding_tracers` in an autouse fixture and runs its
+tests under ``jax.checking_leaks()``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from ._state import InvalidatedValue, State, _contains_tracer, _live_states
+
+__all__ = ["states_holding_tracers", "track_states"]
+
+
+def track_states(enabled: bool = True) -> None:
+    """Start (or stop) registering every newly created State for :func:`states_holding_tracers`."""
+    _live_states[0] = weakref.WeakSet() if enabled else None
+
+
+def states_holding_tracers() -> list[State[Any]]:
+    """The tracked States whose stored value contains a JAX tracer."""
+    registry = _live_states[0]
+    if registry is None:
+        raise RuntimeError("call brainstate_state.testing.track_states() first")
+    leaking = []
+    for state in list(registry):
+        value = state.__dict__.get("_value", None)
+        if type(value) is InvalidatedValue:
+            continue
+        try:
+            if _contains_tracer(value):
+                leaking.append(state)
+        except Exception:  # noqa: BLE001 - exotic values (e.g. ShapeDtypeStruct placeholders) are not tracers
+            continue
+    return leaking
