@@ -110,7 +110,7 @@ def scan_num_consts_carry(params: dict[str, object]) -> tuple[int, int]:
 
 def is_extended_dtype(dtype: object) -> bool:
     """Whether ``dtype`` is an extended dtype such as a typed PRNG key (``key<fry>``)."""
-    return bool(jax.dtypes.issubdtype(dtype, jax.dtypes.extended))  # type: ignore[arg-type]
+    return dtype is not None and bool(jax.numpy.issubdtype(dtype, jax.dtypes.extended))  # type: ignore[arg-type]
 
 
 __all__ += ["JIT_PRIMITIVE_NAMES", "is_extended_dtype", "is_jit_primitive", "new_var", "scan_num_consts_carry"]
@@ -121,10 +121,12 @@ except ImportError:  # jax 0.8
     from jax._src.core import DebugInfo as _DebugInfo
 
 
-def make_debug_info(name: str, num_inputs: int, num_outputs: int) -> object:
+def make_debug_info(name: str, num_inputs: int, num_outputs: int) -> Any:
     """A ``DebugInfo`` for a jaxpr built by hand (avoids JAX's "missing DebugInfo" deprecation warning)."""
     return _DebugInfo(
-        name, f"<{name}>", tuple(f"arg{i}" for i in range(num_inputs)),
+        name,
+        f"<{name}>",
+        tuple(f"arg{i}" for i in range(num_inputs)),
         tuple(f"result{i}" for i in range(num_outputs)),
     )
 
@@ -181,7 +183,9 @@ else:  # pragma: no cover - jax releases without the public shard_map
 
 def shard_map(f: Any, mesh: Any, in_specs: Any, out_specs: Any, check: bool = True) -> Any:
     """``shard_map(f, mesh=..., in_specs=..., out_specs=...)`` with the replication check flag ``check``."""
-    return _shard_map_impl(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, **{SHARD_MAP_CHECK_KW: check})
+    return _shard_map_impl(
+        f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, **{SHARD_MAP_CHECK_KW: check}
+    )
 
 
 __all__ += ["SHARD_MAP_CHECK_KW", "shard_map"]

@@ -73,7 +73,8 @@ def unvmap(x: Any, op: UnvmapOp = "any") -> jax.Array:
         fn = _OPS[op]
     except KeyError:
         raise ValueError(f"unvmap: op must be one of 'any', 'all', 'max', 'none'; got {op!r}.") from None
-    x = jnp.asarray(x)
+    # The result is a decision or a summary shared by all lanes: it carries no gradient.
+    x = jax.lax.stop_gradient(jnp.asarray(x))
     if op in ("any", "all"):
         x = x.astype(bool)
     return fn(x)  # type: ignore[no-any-return]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._context import TRACE_CONTEXT
 from ._epoch import GRAPH_EPOCH, bump_graph_epoch
 from ._errors import BatchAxisError, BrainStateError, TraceContextError, describe_state, state_error_message
-from ._source import SourceInfo, register_library_dir
+from ._source import SourceInfo, library_dirs, register_library_dir, user_frame_info
 from ._state import (
     BatchState,
     FakeState,
@@ -61,7 +61,9 @@ __all__ = [
     "invalidate_state_value",
     "maybe_state",
     "peek_value",
+    "library_dirs",
     "register_library_dir",
+    "user_frame_info",
     "state_error_message",
 ]
 
@@ -70,3 +72,10 @@ __all__ = [
 from . import environ, random  # noqa: E402
 
 __all__ += ["environ", "random"]
+
+# --- filters, containers, graph, nn (graph/containers engineer) ---
+from . import containers, filters, graph, nn  # noqa: E402
+from .containers import FlattedDict, NestedDict  # noqa: E402
+from .graph import Node  # noqa: E402
+
+__all__ += ["FlattedDict", "NestedDict", "Node", "containers", "filters", "graph", "nn"]

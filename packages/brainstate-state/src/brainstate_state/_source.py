@@ -20,6 +20,11 @@ def register_library_dir(path: str) -> None:
 register_library_dir(os.path.dirname(__file__))
 
 
+def library_dirs() -> tuple[str, ...]:
+    """The directories whose files count as library code (not the user's) in error locations."""
+    return _LIBRARY_DIRS
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """A source location: file, line and function name."""

@@ -1,0 +1,409 @@
+"""``NestedDict`` and ``FlattedDict``: the two pytree containers that hold a module's states.
+
+A :class:`NestedDict` mirrors the module tree (``{'layer': {'w': ..., 'b': ...}}``); a :class:`FlattedDict`
+maps path tuples to leaves (``{('layer', 'w'): ..., ('layer', 'b'): ...}``). Both are registered pytrees
+whose children are visited in sorted key order, so ``jax.tree`` functions, ``jax.grad`` and ``jax.jit``
+work on them and always see the same leaf order. Leaves are usually States or TreefyState snapshots;
+``split``/``filter`` select them with :mod:`brainstate_state.filters`.
+
+Examples
+--------
+>>> import jax, jax.numpy as jnp
+>>> nested = NestedDict({'layer': {'w': jnp.ones(2), 'b': jnp.zeros(2)}})
+>>> list(nested.to_flat())
+[('layer', 'b'), ('layer', 'w')]
+>>> jax.tree.map(lambda x: x + 1, nested)['layer']['b']
+Array([1., 1.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
+
+import jax
+
+from ._errors import describe_state
+from ._state import State
+from ._treefy import TreefyState
+from .filters import Filter, Predicate, to_predicate
+
+__all__ = [
+    "FlattedDict",
+    "NestedDict",
+    "Path",
+    "flat_mapping",
+    "nest_mapping",
+    "sort_key",
+    "sort_paths",
+]
+
+#: A path: the keys (attribute names, dict keys, sequence indices) leading from a root to a leaf.
+Path = tuple[Hashable, ...]
+
+
+def _key_rank(key: Any) -> tuple[int, Any]:
+    if isinstance(key, bool):
+        return (0, int(key))
+    if isinstance(key, (int, float)):
+        return (0, key)
+    if isinstance(key, str):
+        return (1, key)
+    if isinstance(key, tuple):
+        return (2, tuple(_key_rank(k) for k in key))
+    return (3, f"{type(key).__name__}:{key!r}")
+
+
+def sort_key(key: Any) -> tuple[int, Any]:
+    """A total order over dict keys and paths of mixed types (numbers < strings < tuples < others).
+
+    Examples
+    --------
+    >>> sorted(['b', 1, 'a', 0], key=sort_key)
+    [0, 1, 'a', 'b']
+    """
+    return _key_rank(key)
+
+
+def _sorted_keys(keys: Iterable[Any]) -> list[Any]:
+    out = list(keys)
+    try:
+        out.sort()
+    except TypeError:
+        out.sort(key=sort_key)
+    return out
+
+
+def sort_paths(paths: Iterable[Path]) -> list[Path]:
+    """``paths`` sorted by :func:`sort_key` (fast path: plain tuple order when the key types allow it).
+
+    Examples
+    --------
+    >>> sort_paths([('b',), ('a', 1), ('a', 0)])
+    [('a', 0), ('a', 1), ('b',)]
+    """
+    return _sorted_keys(paths)
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, State):
+        return describe_state(x)
+    if isinstance(x, TreefyState):
+        return f"snapshot of a {x.type.__name__}" + (f" {x.name!r}" if x.name is not None else "")
+    return type(x).__name__
+
+
+def _leaf_value(x: Any) -> Any:
+    return x.value if isinstance(x, (State, TreefyState)) else x
+
+
+def _split_flat(
+    flat: Mapping[Path, Any], filters: tuple[Filter, ...], *, exhaustive: bool, what: str
+) -> list[dict[Path, Any]]:
+    """Assign each item of ``flat`` to the first filter that matches it."""
+    predicates: list[Predicate] = [to_predicate(f) for f in filters]
+    groups: list[dict[Path, Any]] = [{} for _ in predicates]
+    rest: list[Path] = []
+    for path, value in flat.items():
+        for predicate, group in zip(predicates, groups, strict=True):
+            if predicate(path, value):
+                group[path] = value
+                break
+        else:
+            rest.append(path)
+    if exhaustive and rest:
+        listing = "; ".join(f"{p}: {_describe(flat[p])}" for p in rest[:10])
+        more = f" and {len(rest) - 10} more" if len(rest) > 10 else ""
+        raise ValueError(
+            f"{what}: the filters {filters!r} do not match every state; unmatched: {listing}{more}. "
+            "How to fix: add a filter for them, or end the filters with `...` to collect the rest."
+        )
+    return groups
+
+
+def flat_mapping(nested: Mapping[Any, Any]) -> FlattedDict:
+    """Flatten a nested mapping into a :class:`FlattedDict` keyed by paths (sorted).
+
+    Examples
+    --------
+    >>> flat_mapping({'a': {'x': 1}, 'b': 2})
+    FlattedDict({('a', 'x'): 1, ('b',): 2})
+    """
+    out: dict[Path, Any] = {}
+
+    def walk(prefix: Path, mapping: Mapping[Any, Any]) -> None:
+        for key in _sorted_keys(mapping):
+            value = mapping[key]
+            if isinstance(value, Mapping) and not isinstance(value, FlattedDict):
+                walk((*prefix, key), value)
+            else:
+                out[(*prefix, key)] = value
+
+    walk((), nested)
+    return FlattedDict(out)
+
+
+def nest_mapping(flat: Mapping[Path, Any]) -> NestedDict:
+    """Turn a path-keyed mapping into a :class:`NestedDict` (inverse of :func:`flat_mapping`).
+
+    Examples
+    --------
+    >>> nest_mapping({('a', 'x'): 1, ('b',): 2})
+    NestedDict({'a': {'x': 1}, 'b': 2})
+    """
+    root = NestedDict()
+    for path in _sorted_keys(flat):
+        if not isinstance(path, tuple) or not path:
+            raise ValueError(f"FlattedDict keys must be non-empty path tuples, but got the key {path!r}.")
+        node = root
+        for key in path[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = NestedDict()
+                node[key] = child
+            elif not isinstance(child, NestedDict):
+                raise ValueError(
+                    f"Cannot nest the path {path}: the prefix {path[: path.index(key) + 1]} holds a leaf."
+                )
+            node = child
+        node[path[-1]] = flat[path]
+    return root
+
+
+class NestedDict(dict[Any, Any]):
+    """A nested dict of states (or snapshots), mirroring a module tree; a registered pytree.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> import brainstate_state as bss
+    >>> tree = NestedDict({'w': bss.ParamState(jnp.ones(1)), 'sub': {'h': bss.HiddenState(jnp.zeros(1))}})
+    >>> params, rest = tree.split(bss.ParamState, ...)
+    >>> list(params.to_flat()), list(rest.to_flat())
+    ([('w',)], [('sub', 'h')])
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, value in list(self.items()):
+            if type(value) is dict:
+                self[key] = NestedDict(value)
+
+    def to_flat(self) -> FlattedDict:
+        """This tree as a :class:`FlattedDict` keyed by path tuples, in sorted order."""
+        return flat_mapping(self)
+
+    @classmethod
+    def from_flat(cls, flat: Mapping[Path, Any]) -> NestedDict:
+        """Build a NestedDict from a path-keyed mapping."""
+        return nest_mapping(flat)
+
+    def split(self, first: Filter, /, *filters: Filter) -> Any:
+        """Partition the leaves by filters (each leaf goes to the first filter that matches).
+
+        Returns one NestedDict per filter (a single NestedDict for a single filter). Every leaf must match
+        some filter (use ``...`` last as a catch-all), otherwise ``ValueError``.
+        """
+        groups = _split_flat(self.to_flat(), (first, *filters), exhaustive=True, what="NestedDict.split")
+        out = tuple(nest_mapping(g) for g in groups)
+        return out[0] if len(out) == 1 else out
+
+    def filter(self, first: Filter, /, *filters: Filter) -> Any:
+        """Like :meth:`split`, but leaves that match no filter are dropped instead of raising."""
+        groups = _split_flat(self.to_flat(), (first, *filters), exhaustive=False, what="NestedDict.filter")
+        out = tuple(nest_mapping(g) for g in groups)
+        return out[0] if len(out) == 1 else out
+
+    @staticmethod
+    def merge(*dicts: Mapping[Any, Any]) -> NestedDict:
+        """Merge several nested mappings into one (later ones win on equal paths).
+
+        Examples
+        --------
+        >>> NestedDict.merge({'a': 1}, {'b': {'c': 2}})
+        NestedDict({'a': 1, 'b': {'c': 2}})
+        """
+        flat: dict[Path, Any] = {}
+        for d in dicts:
+            flat.update(d.to_flat() if isinstance(d, NestedDict) else flat_mapping(d))
+        return nest_mapping(flat)
+
+    def to_pure_dict(self) -> dict[Any, Any]:
+        """A plain nested ``dict`` with every State/snapshot replaced by its value."""
+        return {
+            k: (v.to_pure_dict() if isinstance(v, NestedDict) else _leaf_value(v))
+            for k, v in ((k, self[k]) for k in _sorted_keys(self))
+        }
+
+    def replace_by_pure_dict(self, pure: Mapping[Any, Any]) -> None:
+        """Replace the values in place from a plain nested dict (as produced by :meth:`to_pure_dict`).
+
+        Snapshots get a new value (``replace``), States are written, other leaves are replaced.
+
+        Raises
+        ------
+        KeyError
+            If ``pure`` has a path this tree does not have.
+        """
+        for path, value in flat_mapping(pure).items():
+            node: Any = self
+            for key in path[:-1]:
+                if not isinstance(node, dict) or key not in node:
+                    raise KeyError(
+                        f"replace_by_pure_dict: the path {path} does not exist in this NestedDict."
+                    )
+                node = node[key]
+            if not isinstance(node, dict) or path[-1] not in node:
+                raise KeyError(f"replace_by_pure_dict: the path {path} does not exist in this NestedDict.")
+            old = node[path[-1]]
+            if isinstance(old, TreefyState):
+                node[path[-1]] = old.replace(value)
+            elif isinstance(old, State):
+                old.value = value
+            else:
+                node[path[-1]] = value
+
+    def __or__(self, other: Mapping[Any, Any]) -> NestedDict:
+        return NestedDict.merge(self, other)
+
+    def __sub__(self, other: Mapping[Any, Any]) -> NestedDict:
+        """The leaves of ``self`` whose paths are not in ``other``."""
+        other_flat = other.to_flat() if isinstance(other, NestedDict) else flat_mapping(other)
+        return nest_mapping({p: v for p, v in self.to_flat().items() if p not in other_flat})
+
+    def __repr__(self) -> str:
+        return f"NestedDict({_plain(self)!r})"
+
+
+def _plain(d: Mapping[Any, Any]) -> dict[Any, Any]:
+    return {k: (_plain(v) if isinstance(v, NestedDict) else v) for k, v in d.items()}
+
+
+class FlattedDict(dict[Path, Any]):
+    """A dict of states (or snapshots) keyed by path tuples; a registered pytree.
+
+    ``Module.states()`` and ``graph.states()`` return one, with its keys in sorted order.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> import brainstate_state as bss
+    >>> flat = FlattedDict({('w',): bss.ParamState(jnp.ones(2)), ('b',): bss.ParamState(jnp.zeros(2))})
+    >>> flat.to_dict_values()
+    {('w',): Array([1., 1.], dtype=float32), ('b',): Array([0., 0.], dtype=float32)}
+    >>> flat.assign_dict_values({('b',): jnp.ones(2)})
+    >>> flat[('b',)].value
+    Array([1., 1.], dtype=float32)
+    """
+
+    def to_nest(self) -> NestedDict:
+        """This mapping as a :class:`NestedDict`."""
+        return nest_mapping(self)
+
+    @classmethod
+    def from_nest(cls, nested: Mapping[Any, Any]) -> FlattedDict:
+        """Build a FlattedDict from a nested mapping."""
+        return flat_mapping(nested)
+
+    def split(self, first: Filter, /, *filters: Filter) -> Any:
+        """Partition by filters (exhaustive; see :meth:`NestedDict.split`)."""
+        groups = _split_flat(self, (first, *filters), exhaustive=True, what="FlattedDict.split")
+        out = tuple(FlattedDict(g) for g in groups)
+        return out[0] if len(out) == 1 else out
+
+    def filter(self, first: Filter, /, *filters: Filter) -> Any:
+        """Select by filters; unmatched entries are dropped (see :meth:`NestedDict.filter`)."""
+        groups = _split_flat(self, (first, *filters), exhaustive=False, what="FlattedDict.filter")
+        out = tuple(FlattedDict(g) for g in groups)
+        return out[0] if len(out) == 1 else out
+
+    @staticmethod
+    def merge(*dicts: Mapping[Path, Any]) -> FlattedDict:
+        """Merge several path-keyed mappings (later ones win), keys in sorted order.
+
+        Examples
+        --------
+        >>> FlattedDict.merge({('b',): 1}, {('a',): 2})
+        FlattedDict({('a',): 2, ('b',): 1})
+        """
+        flat: dict[Path, Any] = {}
+        for d in dicts:
+            flat.update(d)
+        return FlattedDict({p: flat[p] for p in _sorted_keys(flat)})
+
+    def to_dict_values(self) -> dict[Path, Any]:
+        """A plain dict from path to value (``State.value`` / ``TreefyState.value``; other leaves as is)."""
+        return {path: _leaf_value(x) for path, x in self.items()}
+
+    def assign_dict_values(self, values: Mapping[Path, Any]) -> None:
+        """Write ``values`` (path -> value) into the States (snapshots are replaced by updated copies).
+
+        Raises
+        ------
+        KeyError
+            If ``values`` has a path this mapping does not have (nothing is written then).
+        """
+        missing = [p for p in values if p not in self]
+        if missing:
+            raise KeyError(f"assign_dict_values: the paths {missing} are not in this FlattedDict.")
+        for path, value in values.items():
+            old = self[path]
+            if isinstance(old, State):
+                old.value = value
+            elif isinstance(old, TreefyState):
+                self[path] = old.replace(value)
+            else:
+                self[path] = value
+
+    def __or__(self, other: Mapping[Path, Any]) -> FlattedDict:  # type: ignore[override]
+        return FlattedDict.merge(self, other)
+
+    def __sub__(self, other: Mapping[Path, Any]) -> FlattedDict:
+        """The entries of ``self`` whose paths are not in ``other``."""
+        return FlattedDict({p: v for p, v in self.items() if p not in other})
+
+    def __repr__(self) -> str:
+        return f"FlattedDict({dict(self)!r})"
+
+
+def _sorted_items(d: Mapping[Any, Any]) -> tuple[tuple[Any, ...], list[Any]]:
+    keys = tuple(_sorted_keys(d))
+    return keys, [d[k] for k in keys]
+
+
+def _flatten_nested(d: NestedDict) -> tuple[list[Any], tuple[Any, ...]]:
+    keys, values = _sorted_items(d)
+    return values, keys
+
+
+def _flatten_nested_with_keys(d: NestedDict) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+    keys, values = _sorted_items(d)
+    return [(jax.tree_util.DictKey(k), v) for k, v in zip(keys, values, strict=True)], keys
+
+
+def _unflatten_nested(keys: tuple[Any, ...], values: Iterable[Any]) -> NestedDict:
+    out = NestedDict.__new__(NestedDict)
+    dict.update(out, zip(keys, values, strict=True))
+    return out
+
+
+def _flatten_flat(d: FlattedDict) -> tuple[list[Any], tuple[Any, ...]]:
+    keys, values = _sorted_items(d)
+    return values, keys
+
+
+def _flatten_flat_with_keys(d: FlattedDict) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+    keys, values = _sorted_items(d)
+    return [(jax.tree_util.DictKey(k), v) for k, v in zip(keys, values, strict=True)], keys
+
+
+def _unflatten_flat(keys: tuple[Any, ...], values: Iterable[Any]) -> FlattedDict:
+    return FlattedDict(zip(keys, values, strict=True))
+
+
+jax.tree_util.register_pytree_with_keys(
+    NestedDict, _flatten_nested_with_keys, _unflatten_nested, flatten_func=_flatten_nested
+)
+jax.tree_util.register_pytree_with_keys(
+    FlattedDict, _flatten_flat_with_keys, _unflatten_flat, flatten_func=_flatten_flat
+)
