@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from brainstate_ir._compat import ClosedJaxpr
+from brainstate_ir._compat import ClosedJaxpr, Literal
 
 
 def mlp_step(params: dict[str, jax.Array], x: jax.Array, labels: jax.Array) -> Any:
@@ -71,10 +72,10 @@ def random_fn(key: jax.Array, x: jax.Array) -> Any:
 def redundant_fn(x: jax.Array, y: jax.Array) -> Any:
     a = x * 1.0 + 0.0
     b = jnp.sin(a) + jnp.sin(a)
-    unused = jnp.cos(y) * 3.0
+    jnp.cos(y) * 3.0  # dead code
     c = jnp.exp(2.0) * 3.0 - 1.0
     d = (y.astype(jnp.float32) / 1.0) ** 1
-    return b * c + d, -(-a)
+    return b * c + d, jnp.negative(-a)
 
 
 def remat_fn(x: jax.Array) -> Any:
@@ -105,6 +106,7 @@ CORPUS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
 }
 
 
+@functools.cache
 def traced(name: str) -> tuple[ClosedJaxpr, list[Any]]:
     """The ClosedJaxpr of corpus entry ``name`` and its flat arguments."""
     fn, args = CORPUS[name]
@@ -120,16 +122,64 @@ def as_numpy(value: Any) -> np.ndarray:
 def assert_same_outputs(expected: list[Any], actual: list[Any]) -> None:
     """Exact equality (NaNs equal, -0.0 == 0.0), dtype and shape included."""
     assert len(expected) == len(actual)
-    for e, a in zip(expected, actual):
+    for e, a in zip(expected, actual, strict=True):
         e, a = as_numpy(e), as_numpy(a)
         assert e.dtype == a.dtype and e.shape == a.shape
         np.testing.assert_array_equal(e, a)
 
 
-def evaluate(closed: ClosedJaxpr, args: list[Any]) -> list[Any]:
-    """Evaluate op by op (exact, no XLA fusion). jit bodies are inlined first: every optimised program has
-    new jit bodies, and evaluating them as jit equations would compile each one anew (seconds per test)."""
-    from brainstate_ir.processing import inline_jit
+def _eval(jaxpr: Any, consts: list[Any], args: list[Any]) -> list[Any]:
+    """A small reference interpreter: control flow and calls run in Python, primitives one by one.
 
-    flat = inline_jit(closed)
-    return jax.core.eval_jaxpr(flat.jaxpr, flat.consts, *args)
+    Every optimised program has new sub-jaxprs; evaluating a jit/cond/scan equation through JAX would
+    compile each new body (seconds per test). Op by op is also exact (no XLA fusion differences).
+    """
+    env: dict[Any, Any] = {}
+
+    def read(a: Any) -> Any:
+        return a.val if isinstance(a, Literal) else env[a]
+
+    env.update(zip(jaxpr.constvars, consts, strict=False))
+    env.update(zip(jaxpr.invars, args, strict=False))
+    for eqn in jaxpr.eqns:
+        vals, p, name = [read(a) for a in eqn.invars], eqn.params, eqn.primitive.name
+        if name in ("jit", "pjit", "closed_call", "custom_jvp_call", "custom_vjp_call"):
+            body = p["jaxpr"] if "jaxpr" in p else p["call_jaxpr"]
+            outs = _eval(body.jaxpr, body.consts, vals[len(vals) - len(body.jaxpr.invars) :])
+        elif name in ("checkpoint", "remat", "remat2"):
+            outs = _eval(p["jaxpr"], [], vals)
+        elif name == "cond":
+            branches = p["branches"]
+            b = branches[int(np.clip(int(vals[0]), 0, len(branches) - 1))]
+            outs = _eval(b.jaxpr, b.consts, vals[1:])
+        elif name == "while":
+            nc, nb = p["cond_nconsts"], p["body_nconsts"]
+            cc, bc, carry = vals[:nc], vals[nc : nc + nb], vals[nc + nb :]
+            cj, bj = p["cond_jaxpr"], p["body_jaxpr"]
+            while bool(_eval(cj.jaxpr, cj.consts, [*cc, *carry])[0]):
+                carry = _eval(bj.jaxpr, bj.consts, [*bc, *carry])
+            outs = carry
+        elif name == "scan":
+            nc, ncar, body = p["num_consts"], p["num_carry"], p["jaxpr"]
+            consts_, carry, xs = vals[:nc], vals[nc : nc + ncar], vals[nc + ncar :]
+            ys = []
+            steps = range(p["length"] - 1, -1, -1) if p["reverse"] else range(p["length"])
+            for t in steps:
+                out = _eval(body.jaxpr, body.consts, [*consts_, *carry, *(x[t] for x in xs)])
+                carry, y = out[:ncar], out[ncar:]
+                ys.append((t, y))
+            ys.sort(key=lambda ty: ty[0])
+            n_ys = len(body.jaxpr.outvars) - ncar
+            outs = [*carry, *(jnp.stack([y[k] for _, y in ys]) for k in range(n_ys))]
+        else:
+            with jax.disable_jit(False):
+                out = eqn.primitive.bind(*vals, **p)
+            outs = out if eqn.primitive.multiple_results else [out]
+        for v, o in zip(eqn.outvars, outs, strict=False):
+            env[v] = o
+    return [read(a) for a in jaxpr.outvars]
+
+
+def evaluate(closed: ClosedJaxpr, args: list[Any]) -> list[Any]:
+    """Evaluate ``closed`` on flat ``args`` with the reference interpreter ``_eval``."""
+    return _eval(closed.jaxpr, list(closed.consts), list(args))

@@ -75,7 +75,9 @@ def _leaf_signature(leaf: Any) -> Hashable:
     if isinstance(leaf, (bool, int, float, complex)):
         return type(leaf)
     if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):  # ShapeDtypeStruct and friends
-        return (tuple(leaf.shape), np.dtype(leaf.dtype), getattr(leaf, "weak_type", False))
+        # (edit by brainstate-mapping) extended dtypes such as typed PRNG keys are not NumPy dtypes.
+        dtype = leaf.dtype if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.extended) else np.dtype(leaf.dtype)
+        return (tuple(leaf.shape), dtype, getattr(leaf, "weak_type", False))
     raise TypeError(
         f"An argument leaf of type {type(leaf).__name__} is not a valid JAX type. Pass arrays, scalars "
         "or containers of them as dynamic arguments, or mark the argument static (static_argnums / "

@@ -19,7 +19,13 @@ __all__ = ["generic_lax_handler"]
 
 # Params that only describe placement or bookkeeping and never change values.
 _IGNORED_PARAMS = frozenset({"sharding", "out_sharding", "weak_type", "update_jaxpr", "update_consts"})
-_RENAMED = {"add_any": "add", "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor", "not": "bitwise_not"}
+_RENAMED = {
+    "add_any": "add",
+    "and": "bitwise_and",
+    "or": "bitwise_or",
+    "xor": "bitwise_xor",
+    "not": "bitwise_not",
+}
 
 
 def _call(fn: str, args: list[str], kwargs: dict[str, str] | None = None) -> str:
@@ -95,10 +101,11 @@ def _random_impl(impl: Any) -> str:
 
 
 def _scalar_key_only(eqn: JaxprEqn) -> None:
-    if eqn.invars[0].aval.shape != ():
+    shape = getattr(eqn.invars[0].aval, "shape", ())
+    if shape != ():
         raise UnsupportedPrimitiveError(
             f"code generation for '{eqn.primitive.name}' supports a single key, got a key array of shape "
-            f"{eqn.invars[0].aval.shape}; register a handler with brainstate_ir.register_prim_handler."
+            f"{shape}; register a handler with brainstate_ir.register_prim_handler."
         )
 
 
@@ -165,8 +172,11 @@ def _while(ctx: CodegenContext, eqn: JaxprEqn, args: list[str]) -> str:
     body_args = "".join(f"{a}, " for a in args[nc : nc + nb])
     return _call(
         "lax.while_loop",
-        [f"lambda carry: {cond_fn}({cond_args}*carry)[0]", f"lambda carry: {body_fn}({body_args}*carry)",
-         _tuple(args[nc + nb :])],
+        [
+            f"lambda carry: {cond_fn}({cond_args}*carry)[0]",
+            f"lambda carry: {body_fn}({body_args}*carry)",
+            _tuple(args[nc + nb :]),
+        ],
     )
 
 
@@ -182,7 +192,11 @@ def _scan(ctx: CodegenContext, eqn: JaxprEqn, args: list[str]) -> str:
         f"    return out[:{num_carry}], out[{num_carry}:]"
     )
     carry, xs = args[num_consts : num_consts + num_carry], args[num_consts + num_carry :]
-    kwargs = {"length": ctx.fmt(p["length"]), "reverse": ctx.fmt(p["reverse"]), "unroll": ctx.fmt(p["unroll"])}
+    kwargs = {
+        "length": ctx.fmt(p["length"]),
+        "reverse": ctx.fmt(p["reverse"]),
+        "unroll": ctx.fmt(p["unroll"]),
+    }
     ctx.statement(f"{out} = " + _call("lax.scan", [step, _tuple(carry), _tuple(xs)], kwargs))
     return f"(*{out}[0], *{out}[1])"
 

@@ -11,17 +11,18 @@ from typing import Any
 import jax
 from jax.extend.core import (
     ClosedJaxpr,
-    DropVar,
     Jaxpr,
     JaxprEqn,
     Literal,
     Primitive,
     Var,
-    check_jaxpr,
     jaxpr_as_fun,
-    jaxprs_in_params,
-    new_jaxpr_eqn,
 )
+
+try:  # public in jax.extend.core on jax >= 0.9
+    from jax.extend.core import DropVar, check_jaxpr, jaxprs_in_params, new_jaxpr_eqn
+except ImportError:  # jax < 0.9: jax.extend.core does not export these yet; same objects in jax._src.core
+    from jax._src.core import DropVar, check_jaxpr, jaxprs_in_params, new_jaxpr_eqn
 
 from jax._src import source_info_util as _source_info_util
 from jax._src import config as _config

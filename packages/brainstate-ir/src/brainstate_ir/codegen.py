@@ -12,6 +12,7 @@ computes the same values, but differentiating it uses JAX's default rules, not t
 
 from __future__ import annotations
 
+import builtins
 import enum
 import keyword
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ __all__ = [
 
 PrimHandler = Callable[["CodegenContext", JaxprEqn, list[str]], str]
 _HANDLERS: dict[str, PrimHandler] = {}
-_RESERVED = frozenset({"jax", "jnp", "lax", "np"}) | frozenset(keyword.kwlist)
+_RESERVED = frozenset({"jax", "jnp", "lax", "np"}) | frozenset(keyword.kwlist) | frozenset(dir(builtins))
 _INLINE_ARRAY_MAX = 16
 
 
@@ -64,7 +65,9 @@ def register_prim_handler(prim_name: str, handler: PrimHandler) -> None:
     >>> register_prim_handler("sin", lambda ctx, eqn, args: f"lax.sin({args[0]})")  # restore
     """
     if not callable(handler):
-        raise TypeError(f"register_prim_handler: handler for {prim_name!r} must be callable, got {handler!r}.")
+        raise TypeError(
+            f"register_prim_handler: handler for {prim_name!r} must be callable, got {handler!r}."
+        )
     _HANDLERS[prim_name] = handler
 
 
@@ -138,8 +141,11 @@ class CodegenContext:
             return f"lax.{type(value).__name__}({fields})"
         if isinstance(value, (tuple, list)):
             items = ", ".join(self.fmt(v) for v in value)
-            return f"({items},)" if isinstance(value, tuple) and len(value) == 1 else (
-                f"({items})" if isinstance(value, tuple) else f"[{items}]")
+            return (
+                f"({items},)"
+                if isinstance(value, tuple) and len(value) == 1
+                else (f"({items})" if isinstance(value, tuple) else f"[{items}]")
+            )
         if isinstance(value, (np.ndarray, jax.Array)):
             return self.constant(value)
         raise UnsupportedPrimitiveError(
@@ -150,7 +156,8 @@ class CodegenContext:
     def literal(self, lit: Literal) -> str:
         """Source of a literal, with its exact dtype."""
         value = np.asarray(lit.val)
-        dtype = np.dtype(lit.aval.dtype)
+        aval: Any = lit.aval
+        dtype = np.dtype(aval.dtype)
         if value.ndim > 0:
             return self.constant(value.astype(dtype))
         if dtype == np.bool_:
@@ -175,14 +182,18 @@ class CodegenContext:
         return self._fn_memo[key][1]
 
 
-def _function_source(ctx: CodegenContext, jaxpr: Jaxpr | ClosedJaxpr, name: str, always_tuple: bool) -> list[str]:
+def _function_source(
+    ctx: CodegenContext, program: Jaxpr | ClosedJaxpr, name: str, always_tuple: bool
+) -> list[str]:
     consts: list[Any] | None = None
-    if isinstance(jaxpr, ClosedJaxpr):
-        jaxpr, consts = jaxpr.jaxpr, list(jaxpr.consts)
+    if isinstance(program, ClosedJaxpr):
+        jaxpr, consts = program.jaxpr, list(program.consts)
+    else:
+        jaxpr = program
     names = _names()
     env: dict[Var, str] = {}
     if consts is not None:
-        env.update((v, ctx.constant(c)) for v, c in zip(jaxpr.constvars, consts))
+        env.update((v, ctx.constant(c)) for v, c in zip(jaxpr.constvars, consts, strict=True))
         params = [env.setdefault(v, next(names)) for v in jaxpr.invars]
     else:
         params = [env.setdefault(v, next(names)) for v in [*jaxpr.constvars, *jaxpr.invars]]

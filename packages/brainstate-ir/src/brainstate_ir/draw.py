@@ -69,7 +69,7 @@ class _GraphBuilder:
         return f"n{self.count}"
 
     def label(self, text: str, atom: Any) -> str:
-        return f"{text}\n{atom.aval.str_short()}" if self.show_avals else text
+        return f"{text}\n{atom.aval.str_short(short_dtypes=True)}" if self.show_avals else text
 
     def add_node(self, graph: Any, label: str, kind: str) -> str:
         name = self.node_id()
@@ -96,7 +96,7 @@ class _GraphBuilder:
                 for atom in eqn.invars:
                     graph.add_edge(self.pydot.Edge(self.source(graph, atom, producers), node))
                 outs = [node] * len(eqn.outvars)
-            for var, node in zip(eqn.outvars, outs):
+            for var, node in zip(eqn.outvars, outs, strict=False):
                 if not isinstance(var, DropVar):
                     producers[var] = node
 
@@ -110,9 +110,10 @@ class _GraphBuilder:
             inner_producers: dict[Var, str] = {}
             for v in [*inner.constvars, *inner.invars]:
                 inner_producers[v] = self.add_node(cluster, self.label("in", v), "input")
-            for atom, v in zip(_operands(eqn, key, len(inner.invars)), inner.invars):
-                graph.add_edge(self.pydot.Edge(self.source(graph, atom, producers), inner_producers[v],
-                                               style="dotted"))
+            for atom, v in zip(_operands(eqn, key, len(inner.invars)), inner.invars, strict=False):
+                graph.add_edge(
+                    self.pydot.Edge(self.source(graph, atom, producers), inner_producers[v], style="dotted")
+                )
             self.add_jaxpr(cluster, inner, inner_producers)
             for atom in inner.outvars:
                 graph.add_edge(self.pydot.Edge(self.source(cluster, atom, inner_producers), result))
@@ -227,7 +228,11 @@ def view_pydot(dot_graph: Any) -> None:
     """
     _pydot()
     try:
-        from IPython.display import SVG, display
+        import IPython.display as ipython_display
     except ImportError as err:
-        raise ImportError("view_pydot displays graphs in Jupyter and needs IPython: pip install ipython.") from err
-    display(SVG(dot_graph.create_svg()))
+        raise ImportError(
+            "view_pydot displays graphs in Jupyter and needs IPython: pip install ipython."
+        ) from err
+    svg: Any = getattr(ipython_display, "SVG")  # noqa: B009 - not re-exported in the stubs
+    show: Any = getattr(ipython_display, "display")  # noqa: B009
+    show(svg(dot_graph.create_svg()))

@@ -9,7 +9,7 @@ JAX) equations by their bodies.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ._compat import (
     ClosedJaxpr,
@@ -22,6 +22,7 @@ from ._compat import (
     make_debug_info,
     new_var,
 )
+from .optimize._utils import map_subjaxprs
 
 __all__ = ["JaxprValidationError", "eqns_to_closed_jaxpr", "eqns_to_jaxpr", "inline_jit"]
 
@@ -104,9 +105,10 @@ def eqns_to_jaxpr(
     for i, eqn in enumerate(eqns):
         if not isinstance(eqn, JaxprEqn):
             raise JaxprValidationError(f"eqns[{i}] must be a JaxprEqn, got {type(eqn).__name__}.")
-        for v in eqn.invars:
-            if isinstance(v, Literal):
+        for atom in eqn.invars:
+            if isinstance(atom, Literal):
                 continue
+            v = atom
             read.add(v)
             if v in defined:
                 continue
@@ -136,9 +138,9 @@ def eqns_to_jaxpr(
     else:
         outvars = list(outvars)
         _check_vars("outvars", outvars, allow_literals=True)
-        for v in outvars:
-            if isinstance(v, Var) and v not in defined:
-                raise JaxprValidationError(f"output {v} is not defined by any equation or input.")
+        for out in outvars:
+            if isinstance(out, Var) and out not in defined:
+                raise JaxprValidationError(f"output {out} is not defined by any equation or input.")
     effects = frozenset().union(*(e.effects for e in eqns)) if eqns else frozenset()
     invars = invars if invars is not None else inferred_invars
     debug_info = make_debug_info("eqns_to_jaxpr", len(invars), len(outvars))
@@ -202,29 +204,29 @@ def _inline(jaxpr: Jaxpr, should_expand: Callable[[JaxprEqn], bool], memo: dict[
         return [env.get(a, a) if isinstance(a, Var) else a for a in atoms]
 
     for eqn in jaxpr.eqns:
-        eqn = _map_bodies(eqn, lambda j: _inline(j, should_expand, memo), memo).replace(invars=sub(eqn.invars))
+        eqn = map_subjaxprs(eqn, lambda j: _inline(j, should_expand, memo), memo).replace(
+            invars=sub(eqn.invars)
+        )
         if not (is_jit_primitive(eqn.primitive) and should_expand(eqn)):
             eqns.append(eqn)
             continue
         body: ClosedJaxpr = eqn.params["jaxpr"]
         # Fresh variables for everything the body defines: one body may be inlined at several sites.
-        renamed: dict[Var, Atom] = dict(zip(body.jaxpr.invars, eqn.invars))
-        renamed.update((v, Literal(c, v.aval)) for v, c in zip(body.jaxpr.constvars, body.consts))
+        renamed: dict[Var, Atom] = dict(zip(body.jaxpr.invars, eqn.invars, strict=True))
+        renamed.update(
+            (v, Literal(c, v.aval)) for v, c in zip(body.jaxpr.constvars, body.consts, strict=True)
+        )
         for inner in body.jaxpr.eqns:
-            new_outvars = [v if isinstance(v, DropVar) else renamed.setdefault(v, new_var(v.aval))
-                           for v in inner.outvars]
+            new_outvars = [
+                v if isinstance(v, DropVar) else renamed.setdefault(v, new_var(v.aval)) for v in inner.outvars
+            ]
             new_invars = [renamed.get(a, a) if isinstance(a, Var) else a for a in inner.invars]
             eqns.append(inner.replace(invars=new_invars, outvars=new_outvars))
-        for outer, result in zip(eqn.outvars, body.jaxpr.outvars):
+        for outer, result in zip(eqn.outvars, body.jaxpr.outvars, strict=True):
             if not isinstance(outer, DropVar):
                 env[outer] = renamed.get(result, result) if isinstance(result, Var) else result
-    return jaxpr.replace(eqns=eqns, outvars=sub(jaxpr.outvars))
-
-
-def _map_bodies(eqn: JaxprEqn, fn: Callable[[Jaxpr], Jaxpr], memo: dict[int, Any]) -> JaxprEqn:
-    from .optimize._utils import map_subjaxprs  # shares the optimiser's sub-jaxpr traversal
-
-    return map_subjaxprs(eqn, fn, memo)
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=sub(jaxpr.outvars))
+    return new_jaxpr
 
 
 def inline_jit(jaxpr: J, should_expand: Callable[[JaxprEqn], bool] | None = None) -> J:
@@ -258,7 +260,7 @@ def inline_jit(jaxpr: J, should_expand: Callable[[JaxprEqn], bool] | None = None
     """
     predicate = should_expand if should_expand is not None else (lambda eqn: True)
     if isinstance(jaxpr, ClosedJaxpr):
-        return cast(J, ClosedJaxpr(_inline(jaxpr.jaxpr, predicate, {}), jaxpr.consts))
+        return ClosedJaxpr(_inline(jaxpr.jaxpr, predicate, {}), jaxpr.consts)
     if isinstance(jaxpr, Jaxpr):
-        return cast(J, _inline(jaxpr, predicate, {}))
+        return _inline(jaxpr, predicate, {})
     raise TypeError(f"inline_jit expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}.")

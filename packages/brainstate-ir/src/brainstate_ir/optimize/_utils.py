@@ -9,8 +9,9 @@ position.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ __all__ = [
     "IMPURE_PRIMITIVES",
     "aval_of",
     "count_eqns",
+    "is_dropvar",
     "is_pure",
     "literal_value",
     "map_subjaxprs",
@@ -93,13 +95,18 @@ def literal_value(atom: Atom) -> np.ndarray | None:
     if not isinstance(atom, Literal):
         return None
     dtype = getattr(atom.aval, "dtype", None)
-    if dtype is None or is_extended_dtype(dtype):
+    if dtype is None or _extended(dtype):
         return None
     return np.asarray(atom.val)
 
 
+@functools.cache
+def _extended(dtype: Any) -> bool:
+    return is_extended_dtype(dtype)
+
+
 def _has_extended_dtype(atoms: Any) -> bool:
-    return any(is_extended_dtype(getattr(a.aval, "dtype", np.float32)) for a in atoms)
+    return any(_extended(getattr(a.aval, "dtype", None)) for a in atoms)
 
 
 def is_pure(eqn: JaxprEqn) -> bool:
@@ -192,9 +199,9 @@ def run_pass(impl: Callable[[Jaxpr, dict[int, Any]], Jaxpr], jaxpr: J, name: str
     object it was given (a ``ClosedJaxpr`` keeps its consts).
     """
     if isinstance(jaxpr, ClosedJaxpr):
-        return cast(J, ClosedJaxpr(impl(jaxpr.jaxpr, {}), jaxpr.consts))
+        return ClosedJaxpr(impl(jaxpr.jaxpr, {}), jaxpr.consts)
     if isinstance(jaxpr, Jaxpr):
-        return cast(J, impl(jaxpr, {}))
+        return impl(jaxpr, {})
     raise TypeError(
         f"{name} expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}. "
         "Use jax.make_jaxpr(fn)(*args) to get one."

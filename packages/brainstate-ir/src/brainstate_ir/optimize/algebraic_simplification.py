@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._compat import Jaxpr, JaxprEqn, Literal, Var
-from ._utils import Atom, J, literal_value, map_subjaxprs, run_pass, same_type, substitute
+from ._utils import Atom, J, aval_of, literal_value, map_subjaxprs, run_pass, same_type, substitute
 
 __all__ = ["algebraic_simplification"]
 
@@ -22,7 +22,7 @@ def _is_const(atom: Atom, value: float) -> bool:
 
 
 def _is_integral(atom: Atom) -> bool:
-    dtype = np.dtype(atom.aval.dtype)
+    dtype = np.dtype(aval_of(atom).dtype)
     return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
 
 
@@ -48,8 +48,9 @@ def _zero_product(eqn: JaxprEqn, invars: list[Atom], defs: dict[Var, JaxprEqn]) 
     if _is_const(x, 1):
         return y
     out = eqn.outvars[0]
-    if _is_integral(out) and (_is_const(x, 0) or _is_const(y, 0)) and np.prod(out.aval.shape) <= 1024:
-        return Literal(np.zeros(out.aval.shape, out.aval.dtype)[()], out.aval)
+    if _is_integral(out) and (_is_const(x, 0) or _is_const(y, 0)) and np.prod(aval_of(out).shape) <= 1024:
+        aval = aval_of(out)
+        return Literal(np.zeros(aval.shape, aval.dtype)[()], aval)
     return None
 
 
@@ -61,9 +62,32 @@ def _idempotent(eqn: JaxprEqn, invars: list[Atom], defs: dict[Var, JaxprEqn]) ->
     return None
 
 
+def _extremum(eqn: JaxprEqn, invars: list[Atom], defs: dict[Var, JaxprEqn]) -> Atom | None:
+    # max(x, x) = x; max(x, -inf) = x and min(x, +inf) = x (NaN still propagates: max(nan, -inf) is nan).
+    same = _idempotent(eqn, invars, defs)
+    if same is not None:
+        return same
+    dtype = np.dtype(aval_of(eqn.outvars[0]).dtype)
+    is_max = eqn.primitive.name == "max"
+    if np.issubdtype(dtype, np.floating):
+        identity: Any = -np.inf if is_max else np.inf
+    elif np.issubdtype(dtype, np.integer):
+        identity = np.iinfo(dtype).min if is_max else np.iinfo(dtype).max
+    elif dtype == np.bool_:
+        identity = not is_max
+    else:
+        return None
+    x, y = invars
+    if _is_const(y, identity):
+        return x
+    if _is_const(x, identity):
+        return y
+    return None
+
+
 def _logical_identity(identity: bool) -> _Rule:
     def rule(eqn: JaxprEqn, invars: list[Atom], defs: dict[Var, JaxprEqn]) -> Atom | None:
-        if np.dtype(eqn.outvars[0].aval.dtype) != np.bool_:
+        if np.dtype(aval_of(eqn.outvars[0]).dtype) != np.bool_:
             return _idempotent(eqn, invars, defs)
         x, y = invars
         if _is_const(y, identity):
@@ -107,8 +131,8 @@ _RULES: dict[str, _Rule] = {
     "sub": _identity_operand(0, commutative=False),
     "mul": _zero_product,
     "div": _identity_operand(1, commutative=False),
-    "max": _idempotent,
-    "min": _idempotent,
+    "max": _extremum,
+    "min": _extremum,
     "and": _logical_identity(True),
     "or": _logical_identity(False),
     "neg": _involution,
@@ -135,14 +159,16 @@ def _simplify(jaxpr: Jaxpr, memo: dict[int, Any]) -> Jaxpr:
         eqn = map_subjaxprs(eqn, lambda j: _simplify(j, memo), memo).replace(invars=invars)
         defs.update((v, eqn) for v in eqn.outvars if isinstance(v, Var))
         eqns.append(eqn)
-    return jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    return new_jaxpr
 
 
 def algebraic_simplification(jaxpr: J) -> J:
     """Rewrite arithmetic identities so that their results are read from the operand directly.
 
     Rules: ``x + 0``, ``0 + x``, ``x - 0``, ``x * 1``, ``1 * x``, ``x / 1``, ``x ** 1`` -> ``x``;
-    ``-(-x)`` and ``not(not x)`` -> ``x``; ``max(x, x)``, ``min(x, x)`` -> ``x``; for booleans
+    ``-(-x)`` and ``not(not x)`` -> ``x``; ``max(x, x)``, ``min(x, x)``, ``max(x, -inf)``,
+    ``min(x, +inf)`` -> ``x`` (the dtype's lowest/highest value for integers); for booleans
     ``x & True``, ``x | False`` -> ``x``; ``select_n`` with identical cases or a literal selector -> that
     case; for integers and booleans only, ``x * 0`` -> ``0`` (for floats it is not an identity: ``0 * inf``
     is ``nan``). A rewrite applies only when the operand has exactly the result's type (no implicit

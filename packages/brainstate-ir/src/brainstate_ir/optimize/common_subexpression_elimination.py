@@ -40,7 +40,8 @@ def _atom_key(atom: Atom) -> Hashable:
         value = literal_value(atom)
         if value is None:
             raise _Unhashable
-        return ("literal", str(atom.aval), value.tobytes())
+        aval: Any = atom.aval
+        return ("literal", aval.dtype, aval.shape, aval.weak_type, value.tobytes())
     return atom
 
 
@@ -65,14 +66,15 @@ def _cse(jaxpr: Jaxpr, memo: dict[int, Any]) -> Jaxpr:
         if key is not None:
             earlier = seen.get(key)
             if earlier is not None:
-                for new, old in zip(eqn.outvars, earlier):
+                for new, old in zip(eqn.outvars, earlier, strict=True):
                     if not is_dropvar(new):
                         env[new] = old
                 continue
             if not any(is_dropvar(v) for v in eqn.outvars):
                 seen[key] = list(eqn.outvars)
         eqns.append(eqn.replace(invars=invars))
-    return jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    return new_jaxpr
 
 
 def common_subexpression_elimination(jaxpr: J) -> J:

@@ -25,7 +25,8 @@ def _size(aval: Any) -> int:
 def _as_literal(value: Any, var: Var) -> Literal | None:
     """``value`` as a literal of ``var``'s type, or ``None`` if its shape or dtype does not match."""
     array = np.asarray(value)
-    if array.shape != tuple(var.aval.shape) or array.dtype != var.aval.dtype:
+    aval: Any = var.aval
+    if array.shape != tuple(aval.shape) or array.dtype != aval.dtype:
         return None
     return Literal(array[()] if array.ndim == 0 else array, var.aval)
 
@@ -44,7 +45,7 @@ def _fold(eqn: JaxprEqn, invars: list[Atom], max_size: int) -> list[Literal] | N
     except Exception:  # noqa: BLE001 - anything that cannot run ahead of time simply stays in the program
         return None
     outs = outs if eqn.primitive.multiple_results else [outs]
-    literals = [_as_literal(o, v) for o, v in zip(outs, eqn.outvars)]
+    literals = [_as_literal(o, v) for o, v in zip(outs, eqn.outvars, strict=False)]
     if len(literals) != len(eqn.outvars) or any(lit is None for lit in literals):
         return None
     return literals  # type: ignore[return-value]
@@ -57,11 +58,12 @@ def _constant_fold(jaxpr: Jaxpr, memo: dict[int, Any], max_size: int) -> Jaxpr:
         invars = substitute(eqn.invars, env)
         folded = _fold(eqn, invars, max_size)
         if folded is not None:
-            env.update(zip(eqn.outvars, folded))
+            env.update(zip(eqn.outvars, folded, strict=True))
             continue
         eqn = map_subjaxprs(eqn, lambda j: _constant_fold(j, memo, max_size), memo)
         eqns.append(eqn.replace(invars=invars))
-    return jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    return new_jaxpr
 
 
 def constant_fold(jaxpr: J, *, max_constant_size: int = DEFAULT_MAX_CONSTANT_SIZE) -> J:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._compat import Jaxpr, JaxprEqn, Var
-from ._utils import Atom, J, map_subjaxprs, run_pass, same_type, substitute
+from ._utils import Atom, J, aval_of, map_subjaxprs, run_pass, same_type, substitute
 
 __all__ = ["copy_propagation"]
 
@@ -32,7 +32,7 @@ def _copied_operand(eqn: JaxprEqn, invars: list[Atom]) -> Atom | None:
         if name == "reshape" and params.get("dimensions") is not None:
             return None
         if name == "reduce_precision":
-            finfo = np.finfo(x.aval.dtype)
+            finfo = np.finfo(aval_of(x).dtype)
             if (params["exponent_bits"], params["mantissa_bits"]) != (finfo.nexp, finfo.nmant):
                 return None
         return x
@@ -54,7 +54,8 @@ def _copy_prop(jaxpr: Jaxpr, memo: dict[int, Any]) -> Jaxpr:
             continue
         eqn = map_subjaxprs(eqn, lambda j: _copy_prop(j, memo), memo)
         eqns.append(eqn.replace(invars=invars))
-    return jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    return new_jaxpr
 
 
 def copy_propagation(jaxpr: J) -> J:

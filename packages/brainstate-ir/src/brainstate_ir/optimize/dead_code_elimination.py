@@ -25,7 +25,8 @@ def _dce(jaxpr: Jaxpr, memo: dict[int, Any]) -> Jaxpr:
         live.update(v for v in eqn.invars if isinstance(v, Var))
         kept.append(eqn)
     kept.reverse()
-    return jaxpr.replace(eqns=kept)
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=kept)
+    return new_jaxpr
 
 
 def dead_code_elimination(jaxpr: J) -> J:
