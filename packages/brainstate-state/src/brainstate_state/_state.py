@@ -279,6 +279,15 @@ class State(Generic[T]):
         """A copy with ``value`` and/or metadata replaced."""
         new = self.copy()
         if value is not _MISSING:
+            # Helper fix (issue 3 tests): replace() bypassed the State-in-State check of the constructor.
+            if isinstance(value, State):
+                raise TypeError(
+                    state_error_message(
+                        "A State cannot hold another State as its value (in replace()).",
+                        self,
+                        "pass the other state's value (`other.value`).",
+                    )
+                )
             new._value = value
         if "name" in metadata:
             new._name = metadata.pop("name")
