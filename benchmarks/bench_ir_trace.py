@@ -16,6 +16,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
 import brainstate_state as bss
 from brainstate_ir import StatefulFunction
 
@@ -78,7 +79,9 @@ def main() -> None:
     ]
     for depth in (1, 16, 64):
         r = measure(depth, args.repeats)
-        lines.append(f"| {depth} | {r['states']} | {r['raw_ms']:.2f} | {r['ours_ms']:.2f} | {r['ratio']:.2f}x |")
+        lines.append(
+            f"| {depth} | {r['states']} | {r['raw_ms']:.2f} | {r['ours_ms']:.2f} | {r['ratio']:.2f}x |"
+        )
     text = "\n".join(lines)
     print(text)
     if args.out:

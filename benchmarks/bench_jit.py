@@ -22,6 +22,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
 import brainstate_state as bss
 from brainstate_jit import jit
 

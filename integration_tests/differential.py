@@ -53,7 +53,9 @@ class Program:
             for k in range(self.n_states)
         ]
 
-    def stateful(self, states: Sequence[brainstate.State[Any]], rng: Any = None) -> Callable[[jax.Array], jax.Array]:
+    def stateful(
+        self, states: Sequence[brainstate.State[Any]], rng: Any = None
+    ) -> Callable[[jax.Array], jax.Array]:
         def run(x: jax.Array) -> jax.Array:
             out = jnp.zeros(self.size)
             for i, step in enumerate(self.steps):
@@ -70,7 +72,9 @@ class Program:
 
         return run
 
-    def pure(self, values: Sequence[jax.Array], key: Any, x: jax.Array) -> tuple[jax.Array, list[jax.Array], Any]:
+    def pure(
+        self, values: Sequence[jax.Array], key: Any, x: jax.Array
+    ) -> tuple[jax.Array, list[jax.Array], Any]:
         vals = list(values)
         out = jnp.zeros(self.size)
         for i, step in enumerate(self.steps):
@@ -98,7 +102,12 @@ def programs(draw: Any, max_states: int = 3, max_steps: int = 5, with_random: bo
     size = draw(st.integers(1, 3))
     operand = st.integers(-1, n_states - 1)
     steps = tuple(
-        Step(draw(st.sampled_from(sorted(OPS))), draw(operand), draw(operand), draw(st.integers(-1, n_states - 1)))
+        Step(
+            draw(st.sampled_from(sorted(OPS))),
+            draw(operand),
+            draw(operand),
+            draw(st.integers(-1, n_states - 1)),
+        )
         for _ in range(draw(st.integers(1, max_steps)))
     )
     floats = st.floats(-1.0, 1.0, allow_nan=False, width=32)

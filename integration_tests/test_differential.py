@@ -53,7 +53,7 @@ def test_jit(program: Program, scale: float) -> None:
         out = fn(x)
         ref, values, key = pure(values, key, x)
         close(out, ref)
-        for state, value in zip(states, values):
+        for state, value in zip(states, values, strict=True):
             close(state.value, value)
         if rng is not None:
             np.testing.assert_array_equal(jax.random.key_data(rng.value), jax.random.key_data(key))
@@ -79,10 +79,10 @@ def test_grad_and_jit_grad(program: Program, scale: float, jit_outer: bool) -> N
     ref_state_grads, ref_x_grad = jax.grad(loss, argnums=(0, 1))(values, x)
     close(value, ref_value)
     close(x_grad, ref_x_grad)
-    for g, ref_g in zip(state_grads, ref_state_grads):
+    for g, ref_g in zip(state_grads, ref_state_grads, strict=True):
         close(g, ref_g)
     _, new_values, _ = program.pure(values, None, x)
-    for state, value in zip(states, new_values):  # writes committed with primal values
+    for state, value in zip(states, new_values, strict=True):  # writes committed with primal values
         close(state.value, value)
 
 
@@ -102,11 +102,13 @@ def test_vmap_ensemble(program: Program, scale: float, batch: int) -> None:
     out = mapped(xs)
     ref, new_values, _ = jax.vmap(program.pure, in_axes=(0, None, 0))(values, None, xs)
     close(out, ref)
-    for state, value in zip(states, new_values):
+    for state, value in zip(states, new_values, strict=True):
         close(state.value, value)
 
 
-def scan_reference(program: Program, values: list[jax.Array], xs: jax.Array) -> tuple[jax.Array, list[jax.Array]]:
+def scan_reference(
+    program: Program, values: list[jax.Array], xs: jax.Array
+) -> tuple[jax.Array, list[jax.Array]]:
     def body(vals: list[jax.Array], x: jax.Array) -> tuple[list[jax.Array], jax.Array]:
         out, new_vals, _ = program.pure(vals, None, x)
         return new_vals, out
@@ -124,7 +126,7 @@ def test_for_loop(program: Program, scale: float, length: int) -> None:
     ys = brainstate.transform.for_loop(program.stateful(states), xs)
     ref_ys, final = scan_reference(program, values, xs)
     close(ys, ref_ys)
-    for state, value in zip(states, final):
+    for state, value in zip(states, final, strict=True):
         close(state.value, value)
 
 
@@ -145,7 +147,7 @@ def test_grad_of_for_loop(program: Program, scale: float, length: int) -> None:
         return scan_reference(program, vals, xs)[0].sum()
 
     ref_grads = jax.grad(ref_total)(values, xs)
-    for g, ref_g in zip(grads, ref_grads):
+    for g, ref_g in zip(grads, ref_grads, strict=True):
         close(g, ref_g)
 
 
@@ -154,7 +156,11 @@ def test_grad_of_for_loop(program: Program, scale: float, length: int) -> None:
 def test_vmap_of_scan(program: Program, scale: float, length: int) -> None:
     # Shared, read-only States inside a scan inside a vmap: every step only accumulates into the output.
     program = Program(
-        program.n_states, program.size, tuple(Step(s.op, s.a, s.b, -1) for s in program.steps), None, program.init
+        program.n_states,
+        program.size,
+        tuple(Step(s.op, s.a, s.b, -1) for s in program.steps),
+        None,
+        program.init,
     )
     states = program.make_states()
     values = [s.value for s in states]
@@ -176,7 +182,7 @@ def test_vmap_of_scan(program: Program, scale: float, length: int) -> None:
         return jax.lax.scan(body, jnp.zeros(()), xs)[1]
 
     close(ys, jax.vmap(ref_run)(xs))
-    for state, value in zip(states, values):
+    for state, value in zip(states, values, strict=True):
         close(state.value, value)
 
 
@@ -189,10 +195,21 @@ def test_vmap_of_scan(program: Program, scale: float, length: int) -> None:
 )
 def test_cond(first: Program, second_steps: st.DataObject, pred: bool, scale: float) -> None:
     second = second_steps.draw(programs(max_states=first.n_states))
-    second = Program(first.n_states, first.size, tuple(
-        Step(s.op, min(s.a, first.n_states - 1), min(s.b, first.n_states - 1), min(s.target, first.n_states - 1))
-        for s in second.steps
-    ), None, first.init)
+    second = Program(
+        first.n_states,
+        first.size,
+        tuple(
+            Step(
+                s.op,
+                min(s.a, first.n_states - 1),
+                min(s.b, first.n_states - 1),
+                min(s.target, first.n_states - 1),
+            )
+            for s in second.steps
+        ),
+        None,
+        first.init,
+    )
     states = first.make_states()
     values = [s.value for s in states]
     x = inputs(first, scale)
@@ -203,5 +220,5 @@ def test_cond(first: Program, second_steps: st.DataObject, pred: bool, scale: fl
 
     ref, new_values = jax.lax.cond(pred, branch(first), branch(second), values, x)
     close(out, ref)
-    for state, value in zip(states, new_values):
+    for state, value in zip(states, new_values, strict=True):
         close(state.value, value)

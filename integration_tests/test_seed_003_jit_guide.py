@@ -39,7 +39,9 @@ class TinyLinear(brainstate.nn.Module):
 def test_softplus_values_compile_and_clear_cache() -> None:
     xs = jnp.linspace(-5.0, 5.0, 7)
     np.testing.assert_allclose(
-        softplus(xs), [0.00671535, 0.03505242, 0.17300805, 0.69314724, 1.839675, 3.368386, 5.0067153], rtol=1e-6
+        softplus(xs),
+        [0.00671535, 0.03505242, 0.17300805, 0.69314724, 1.839675, 3.368386, 5.0067153],
+        rtol=1e-6,
     )
     with jax.disable_jit():
         softplus(xs * 2.0)

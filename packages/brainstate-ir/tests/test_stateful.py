@@ -75,7 +75,9 @@ def test_jaxpr_call_checks_number_of_state_values() -> None:
     s = bss.State(jnp.array(1.0))
     sf = StatefulFunction(lambda: s.value * 2)
     with pytest.raises(ValueError, match="touches 1 State"):
-        sf.jaxpr_call([], )
+        sf.jaxpr_call(
+            [],
+        )
 
 
 def test_cache_hit_no_retrace_and_retrace_on_new_signature() -> None:

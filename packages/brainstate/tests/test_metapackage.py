@@ -82,11 +82,34 @@ SEED_TRANSFORM_NAMES = {
 }
 
 LAYER_OF = {
-    "brainstate_ir": ["StatefulFunction", "make_jaxpr", "StateFinder", "eval_shape", "optimize_jaxpr", "unvmap"],
-    "brainstate_jit": ["jit", "named_scope", "remat", "jit_error_if", "checkify", "debug_nan", "breakpoint_if"],
+    "brainstate_ir": [
+        "StatefulFunction",
+        "make_jaxpr",
+        "StateFinder",
+        "eval_shape",
+        "optimize_jaxpr",
+        "unvmap",
+    ],
+    "brainstate_jit": [
+        "jit",
+        "named_scope",
+        "remat",
+        "jit_error_if",
+        "checkify",
+        "debug_nan",
+        "breakpoint_if",
+    ],
     "brainstate_autodiff": ["grad", "GradientTransform", "hessian", "vjp", "jvp", "sofo_grad", "vector_grad"],
     "brainstate_control": ["cond", "switch", "ifelse", "for_loop", "scan", "while_loop", "ProgressBar"],
-    "brainstate_mapping": ["vmap", "vmap2", "StatefulMapping", "pmap2", "shard_map", "map", "vmap_new_states"],
+    "brainstate_mapping": [
+        "vmap",
+        "vmap2",
+        "StatefulMapping",
+        "pmap2",
+        "shard_map",
+        "map",
+        "vmap_new_states",
+    ],
 }
 
 
@@ -142,7 +165,6 @@ def test_deprecated_aliases_warn_and_resolve() -> None:
     assert jit is brainstate.transform.jit
     with pytest.warns(DeprecationWarning, match="brainstate.transform.grad"):
         assert brainstate.augment.grad is brainstate.transform.grad
-    with pytest.raises(AttributeError, match="no attribute"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            brainstate.compile.not_a_transform  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        brainstate.compile.not_a_transform  # noqa: B018

@@ -1,4 +1,11 @@
-"""brainstate-ir: trace stateful functions into pure programs, and the tools that work on those programs."""
+"""brainstate-ir: trace stateful functions into pure programs, and the tools that work on those programs.
+
+* :class:`StatefulFunction` traces a function that reads and writes States into a ``ClosedJaxpr`` once per
+  argument signature; :func:`make_jaxpr`, :class:`StateFinder` and :func:`eval_shape` inspect it.
+* :func:`unvmap` gives every ``vmap`` lane the same value (used by loops and runtime checks).
+* The IR tools optimise (:func:`optimize_jaxpr` and its passes), rebuild (:func:`eqns_to_jaxpr`,
+  :func:`inline_jit`), print as Python (:func:`jaxpr_to_python_code`) and draw (:func:`draw`) jaxprs.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +13,6 @@ from brainstate_state import register_library_dir
 
 from ._program import TracedProgram
 from ._stateful import StatefulFunction
-from .eval_shape import eval_shape
-from .finder import StateFinder
-from .make_jaxpr import make_jaxpr
-from .unvmap import unvmap
-
-register_library_dir(__file__)
-
-__version__ = "0.1.0"
-
-__all__: list[str] = [
-    "StateFinder",
-    "StatefulFunction",
-    "TracedProgram",
-    "eval_shape",
-    "make_jaxpr",
-    "unvmap",
-]
-
-# --- IR tools ---
 from .codegen import (
     UnsupportedPrimitiveError,
     fn_to_python_code,
@@ -32,6 +20,9 @@ from .codegen import (
     register_prim_handler,
 )
 from .draw import draw, draw_dot_graph, view_pydot
+from .eval_shape import eval_shape
+from .finder import StateFinder
+from .make_jaxpr import make_jaxpr
 from .optimize import (
     JaxprInterfaceError,
     algebraic_simplification,
@@ -42,10 +33,18 @@ from .optimize import (
     optimize_jaxpr,
 )
 from .processing import JaxprValidationError, eqns_to_closed_jaxpr, eqns_to_jaxpr, inline_jit
+from .unvmap import unvmap
 
-__all__ += [
+register_library_dir(__file__)
+
+__version__ = "0.1.0"
+
+__all__ = [
     "JaxprInterfaceError",
     "JaxprValidationError",
+    "StateFinder",
+    "StatefulFunction",
+    "TracedProgram",
     "UnsupportedPrimitiveError",
     "algebraic_simplification",
     "common_subexpression_elimination",
@@ -56,10 +55,13 @@ __all__ += [
     "draw_dot_graph",
     "eqns_to_closed_jaxpr",
     "eqns_to_jaxpr",
+    "eval_shape",
     "fn_to_python_code",
     "inline_jit",
     "jaxpr_to_python_code",
+    "make_jaxpr",
     "optimize_jaxpr",
     "register_prim_handler",
+    "unvmap",
     "view_pydot",
 ]

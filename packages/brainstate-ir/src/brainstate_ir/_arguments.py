@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+
 from brainstate_state import State, state_error_message
 
 __all__ = ["SplitCall", "normalize_argnames", "normalize_argnums", "split_call"]
@@ -69,14 +71,15 @@ def _hashable(value: Any, where: str) -> Hashable:
 
 def _leaf_signature(leaf: Any) -> Hashable:
     if isinstance(leaf, jax.Array):
-        return leaf.aval  # type: ignore[attr-defined,no-any-return]
+        aval: Hashable = leaf.aval
+        return aval
     if isinstance(leaf, (np.ndarray, np.generic)):
         return (leaf.shape, leaf.dtype)
     if isinstance(leaf, (bool, int, float, complex)):
-        return type(leaf)
+        return type(leaf).__name__  # Python scalars are weakly typed: only their kind matters
     if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):  # ShapeDtypeStruct and friends
-        # (edit by brainstate-mapping) extended dtypes such as typed PRNG keys are not NumPy dtypes.
-        dtype = leaf.dtype if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.extended) else np.dtype(leaf.dtype)
+        # Extended dtypes (typed PRNG keys) are not NumPy dtypes.
+        dtype = leaf.dtype if jnp.issubdtype(leaf.dtype, jax.dtypes.extended) else np.dtype(leaf.dtype)
         return (tuple(leaf.shape), dtype, getattr(leaf, "weak_type", False))
     raise TypeError(
         f"An argument leaf of type {type(leaf).__name__} is not a valid JAX type. Pass arrays, scalars "

@@ -24,8 +24,8 @@ try:  # public in jax.extend.core on jax >= 0.9
 except ImportError:  # jax < 0.9: jax.extend.core does not export these yet; same objects in jax._src.core
     from jax._src.core import DropVar, check_jaxpr, jaxprs_in_params, new_jaxpr_eqn
 
-from jax._src import source_info_util as _source_info_util
 from jax._src import config as _config
+from jax._src import source_info_util as _source_info_util
 from jax._src.core import EvalTrace as _EvalTrace
 from jax._src.core import trace_ctx as _trace_ctx
 from jax.api_util import shaped_abstractify
@@ -52,7 +52,6 @@ __all__ = [
     "jaxprs_in_params",
     "new_jaxpr_eqn",
 ]
-
 
 
 def current_trace() -> Any:
@@ -114,7 +113,13 @@ def is_extended_dtype(dtype: object) -> bool:
     return dtype is not None and bool(jax.numpy.issubdtype(dtype, jax.dtypes.extended))  # type: ignore[arg-type]
 
 
-__all__ += ["JIT_PRIMITIVE_NAMES", "is_extended_dtype", "is_jit_primitive", "new_var", "scan_num_consts_carry"]
+__all__ += [
+    "JIT_PRIMITIVE_NAMES",
+    "is_extended_dtype",
+    "is_jit_primitive",
+    "new_var",
+    "scan_num_consts_carry",
+]
 
 try:  # public on jax >= 0.9
     from jax.extend.core import DebugInfo as _DebugInfo

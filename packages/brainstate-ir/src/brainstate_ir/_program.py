@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
+
 from brainstate_state import State
 
 from ._compat import ClosedJaxpr

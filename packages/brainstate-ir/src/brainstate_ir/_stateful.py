@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import jax
+
 from brainstate_state import (
     GRAPH_EPOCH,
     State,
@@ -176,9 +177,8 @@ class StatefulFunction:
                     return new_input(outside)
                 return jax.tree.map(new_input, outside)
 
-            with catch_new_states() as catcher:
-                with StateTraceStack(new_arg, name=self.name) as stack:
-                    out = self.fun(*args, **kwargs)
+            with catch_new_states() as catcher, StateTraceStack(new_arg, name=self.name) as stack:
+                out = self.fun(*args, **kwargs)
             reject_states_in_output(out, self.name)
             _invalidate_traced_new_states(catcher.states, self.name)
             recorded["stack"] = stack

@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import numpy as np
+
 from brainstate_state import State, catch_new_states
 
 from ._stateful import StatefulFunction
@@ -87,6 +88,8 @@ def eval_shape(f: Callable[..., Any], *args: Any, return_state_shapes: bool = Fa
     position = 0
     for state, treedef in zip(program.states, program.state_treedefs, strict=True):
         chunk = state_avals[position : position + treedef.num_leaves]
-        state_shapes[state] = jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in chunk])
+        state_shapes[state] = jax.tree.unflatten(
+            treedef, [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in chunk]
+        )
         position += treedef.num_leaves
     return state_shapes, out

@@ -60,7 +60,9 @@ class StateFinder:
         if usage not in ("all", "read", "write", "both"):
             raise ValueError(f"StateFinder: usage must be 'all', 'read', 'write' or 'both'; got {usage!r}.")
         if return_type not in ("dict", "list", "tuple"):
-            raise ValueError(f"StateFinder: return_type must be 'dict', 'list' or 'tuple'; got {return_type!r}.")
+            raise ValueError(
+                f"StateFinder: return_type must be 'dict', 'list' or 'tuple'; got {return_type!r}."
+            )
         self.fn = fn
         self.usage = usage
         self.return_type = return_type

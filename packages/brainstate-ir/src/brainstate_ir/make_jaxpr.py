@@ -20,7 +20,9 @@ def make_jaxpr(
     axis_env: Sequence[tuple[Hashable, int]] | None = None,
     return_shape: bool = False,
     return_only_write: bool = False,
-) -> Callable[..., tuple[ClosedJaxpr, tuple[State[Any], ...]] | tuple[ClosedJaxpr, tuple[State[Any], ...], Any]]:
+) -> Callable[
+    ..., tuple[ClosedJaxpr, tuple[State[Any], ...]] | tuple[ClosedJaxpr, tuple[State[Any], ...], Any]
+]:
     """Create a function that returns the jaxpr of ``fun`` and the States it touches, for given arguments.
 
     The jaxpr's inputs are the flattened arguments followed by the values of every State ``fun`` reads or

@@ -21,11 +21,11 @@ UnvmapOp = Literal["any", "all", "max", "none"]
 
 
 def _make(reduce: Callable[[Any], Any] | None) -> Any:
-    @custom_vmap  # type: ignore[misc]
+    @custom_vmap
     def op(x: Any) -> Any:
         return x
 
-    @op.def_vmap  # type: ignore[misc]
+    @op.def_vmap
     def rule(axis_size: int, in_batched: list[bool], x: Any) -> tuple[Any, bool]:
         (batched,) = in_batched
         if batched and reduce is not None:

@@ -16,8 +16,7 @@ import jax
 import numpy as np
 
 from brainstate_ir import TracedProgram, _compat
-from brainstate_state import library_dirs
-from brainstate_state import describe_state
+from brainstate_state import describe_state, library_dirs
 
 __all__ = ["NanReport", "analyze_program", "has_nan_or_inf"]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
-from brainstate_ir import StatefulFunction, TracedProgram
-from brainstate_ir import _compat
+
+from brainstate_ir import StatefulFunction, TracedProgram, _compat
 from brainstate_state import GRAPH_EPOCH, TRACE_CONTEXT, InvalidatedValue, State
 
 _EPOCH = GRAPH_EPOCH
@@ -228,9 +228,12 @@ class JittedFunction(Generic[P, R]):
             and not _compat.disable_jit_enabled()
         ):
             try:
-                out, written_values = self.jitted_fun(plan.id, [s._value for s in plan.states], *args, **kwargs)
+                out, written_values = self.jitted_fun(
+                    plan.id, [s._value for s in plan.states], *args, **kwargs
+                )
             except _PlanMismatch as mismatch:
-                return self._call(args, kwargs, self._plan_for(mismatch.program))
+                retried: R = self._call(args, kwargs, self._plan_for(mismatch.program))
+                return retried
             except Exception:
                 self._raise_if_invalidated(plan)
                 raise
@@ -239,7 +242,8 @@ class JittedFunction(Generic[P, R]):
             return out  # type: ignore[no-any-return]
         if _compat.disable_jit_enabled():
             return self.origin_fun(*args, **kwargs)
-        return self._call(args, kwargs, None)
+        result: R = self._call(args, kwargs, None)
+        return result
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: _Plan | None) -> Any:
         """The general path: first call, moved epoch, or inside an enclosing trace."""
@@ -331,13 +335,21 @@ class JittedFunction(Generic[P, R]):
             options = dict(self._options)
             static = options.pop("static_argnums")
             donate = options.pop("donate_argnums")
-            shift = lambda nums: None if nums is None else tuple(  # noqa: E731
-                n - 1 for n in ((nums,) if isinstance(nums, int) else nums)
+            bound = JittedFunction(
+                functools.partial(self.origin_fun, instance),
+                static_argnums=_unshift_self(static),
+                donate_argnums=_unshift_self(donate),
+                **options,
             )
-            bound = JittedFunction(functools.partial(self.origin_fun, instance), static_argnums=shift(static),
-                                   donate_argnums=shift(donate), **options)
             self._bound[instance] = bound
         return bound
+
+
+def _unshift_self(argnums: int | Sequence[int] | None) -> tuple[int, ...] | None:
+    # Positions of a method count ``self``; the bound function does not take it.
+    if argnums is None:
+        return None
+    return tuple(n - 1 for n in ((argnums,) if isinstance(argnums, int) else argnums))
 
 
 @overload
@@ -374,9 +386,10 @@ def jit(
     ----------
     fun
         The function or module to compile. Omit it to get a decorator.
-    in_shardings, out_shardings, static_argnums, donate_argnums, static_argnames, donate_argnames,
-    keep_unused, device, backend, inline, **kwargs
+    in_shardings, out_shardings, static_argnums, donate_argnums
         As in ``jax.jit`` (argument positions count the function's own arguments).
+    static_argnames, donate_argnames, keep_unused, device, backend, inline, **kwargs
+        As in ``jax.jit``.
     name
         The name of the compiled program (shown in jaxprs and profiles).
 

@@ -7,7 +7,7 @@ packages phrase it the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._state import State
@@ -37,7 +37,7 @@ class BatchAxisError(BrainStateError):
     """A State was written with a batched value without a declared batch axis (vmap family)."""
 
 
-def describe_state(state: State) -> str:
+def describe_state(state: State[Any]) -> str:
     """One-line description of a state: ``ParamState 'w' (created at model.py:12 in __init__)``."""
     name = state.name
     label = type(state).__name__ + (f" {name!r}" if name is not None else " (unnamed)")
@@ -47,7 +47,7 @@ def describe_state(state: State) -> str:
     return label
 
 
-def state_error_message(what: str, state: State | None = None, fix: str | None = None) -> str:
+def state_error_message(what: str, state: State[Any] | None = None, fix: str | None = None) -> str:
     """Format ``what`` happened, to which ``state``, and how to ``fix`` it, as one message."""
     parts = [what.rstrip()]
     if state is not None:

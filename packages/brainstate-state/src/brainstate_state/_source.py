@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from types import FrameType
 
 _LIBRARY_DIRS: tuple[str, ...] = ()
 
@@ -39,6 +40,7 @@ class SourceInfo:
 
 def user_frame_info(skip: int = 2) -> SourceInfo | None:
     """The innermost frame that is not inside a registered library directory."""
+    frame: FrameType | None
     try:
         frame = sys._getframe(skip)
     except ValueError:  # pragma: no cover - shallow stack

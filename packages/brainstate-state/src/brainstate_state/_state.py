@@ -77,7 +77,7 @@ def _same_structure(old: Any, new: Any) -> tuple[bool, Any, Any]:
         return True, None, None
     old_def = jax.tree.structure(old)
     new_def = jax.tree.structure(new)
-    return old_def == new_def, old_def, new_def
+    return bool(old_def == new_def), old_def, new_def  # type: ignore[operator]
 
 
 class State(Generic[T]):
@@ -263,7 +263,9 @@ class State(Generic[T]):
     def raise_error_with_source_info(self, error: BaseException) -> None:
         """Raise ``error`` with a note saying where this state was created."""
         if self._source_info is not None:
-            error.add_note(f"The State {self._name or type(self).__name__} was created at {self._source_info}.")
+            error.add_note(
+                f"The State {self._name or type(self).__name__} was created at {self._source_info}."
+            )
         raise error
 
     # ------------------------------------------------------------------ copies and conversions
@@ -413,5 +415,14 @@ def maybe_state(value: Any) -> Any:
     return value.value if isinstance(value, State) else value
 
 
-for _cls in (State, ShortTermState, LongTermState, ParamState, BatchState, HiddenState, NonBatchState, FakeState):
+for _cls in (
+    State,
+    ShortTermState,
+    LongTermState,
+    ParamState,
+    BatchState,
+    HiddenState,
+    NonBatchState,
+    FakeState,
+):
     _cls.__module__ = "brainstate_state"

@@ -88,7 +88,9 @@ class StateTraceStack:
     # ------------------------------------------------------------------ context management
     def __enter__(self) -> StateTraceStack:
         if self._depth is not None:
-            raise BrainStateError(f"StateTraceStack {self.name or ''} is already active; it cannot be re-entered.")
+            raise BrainStateError(
+                f"StateTraceStack {self.name or ''} is already active; it cannot be re-entered."
+            )
         self._depth = len(TRACE_CONTEXT.stack)
         TRACE_CONTEXT.stack.append(self)
         return self

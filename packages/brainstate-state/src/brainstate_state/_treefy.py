@@ -41,7 +41,8 @@ class TreefyState:
     @property
     def name(self) -> str | None:
         """The name of the original state."""
-        return self._metadata.get("name")  # type: ignore[no-any-return]
+        name: str | None = self._metadata.get("name")
+        return name
 
     @property
     def tag(self) -> Any:

@@ -49,12 +49,13 @@ class MLP(brainstate.nn.Module):
     def __init__(self, sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.weights = [
-            brainstate.ParamState(brainstate.random.randn(a, b) / np.sqrt(a)) for a, b in zip(sizes[:-1], sizes[1:])
+            brainstate.ParamState(brainstate.random.randn(a, b) / np.sqrt(a))
+            for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         ]
         self.biases = [brainstate.ParamState(jnp.zeros(b)) for b in sizes[1:]]
 
     def update(self, x: jax.Array) -> jax.Array:
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = x @ w.value + b.value
             if i < len(self.weights) - 1:
                 x = jnp.tanh(x)

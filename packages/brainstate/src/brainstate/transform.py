@@ -6,69 +6,6 @@ The names live in the layer packages (``brainstate_ir``, ``brainstate_jit``, ``b
 
 from __future__ import annotations
 
-# Condition
-from brainstate_control import cond, ifelse, switch
-
-# For loop
-from brainstate_control import (
-    ProgressBar,
-    checkpointed_for_loop,
-    checkpointed_scan,
-    for_loop,
-    scan,
-)
-
-# While loop
-from brainstate_control import bounded_while_loop, while_loop
-
-# JIT compilation
-from brainstate_jit import JittedFunction, jit, named_call, named_scope
-
-# Checkpointing
-from brainstate_jit import checkpoint, remat
-
-# Debugging
-from brainstate_jit import breakpoint_if, debug_nan, debug_nan_if
-
-# Compilation tools: state tracing, jaxprs, runtime checks, state finding
-from brainstate_ir import StateFinder, StatefulFunction, TracedProgram, make_jaxpr
-from brainstate_jit import (
-    all_checks,
-    automatic_checks,
-    check,
-    check_error,
-    checkify,
-    div_checks,
-    float_checks,
-    index_checks,
-    jit_error_if,
-    nan_checks,
-    user_checks,
-)
-
-# IR optimization
-from brainstate_ir import (
-    algebraic_simplification,
-    common_subexpression_elimination,
-    constant_fold,
-    copy_propagation,
-    dead_code_elimination,
-    optimize_jaxpr,
-)
-
-# IR processing, code generation and visualization
-from brainstate_ir import (
-    draw,
-    draw_dot_graph,
-    eqns_to_closed_jaxpr,
-    eqns_to_jaxpr,
-    fn_to_python_code,
-    inline_jit,
-    jaxpr_to_python_code,
-    register_prim_handler,
-    view_pydot,
-)
-
 # Gradient computations
 from brainstate_autodiff import (
     GradientTransform,
@@ -82,6 +19,75 @@ from brainstate_autodiff import (
     sofo_grad,
     vector_grad,
     vjp,
+)
+
+# Condition
+# For loop
+# While loop
+from brainstate_control import (
+    ProgressBar,
+    bounded_while_loop,
+    checkpointed_for_loop,
+    checkpointed_scan,
+    cond,
+    for_loop,
+    ifelse,
+    scan,
+    switch,
+    while_loop,
+)
+
+# Compilation tools: state tracing, jaxprs, runtime checks, state finding
+# IR optimization
+# IR processing, code generation and visualization
+# Shape evaluation
+from brainstate_ir import (
+    StateFinder,
+    StatefulFunction,
+    TracedProgram,
+    algebraic_simplification,
+    common_subexpression_elimination,
+    constant_fold,
+    copy_propagation,
+    dead_code_elimination,
+    draw,
+    draw_dot_graph,
+    eqns_to_closed_jaxpr,
+    eqns_to_jaxpr,
+    eval_shape,
+    fn_to_python_code,
+    inline_jit,
+    jaxpr_to_python_code,
+    make_jaxpr,
+    optimize_jaxpr,
+    register_prim_handler,
+    view_pydot,
+)
+
+# JIT compilation
+# Checkpointing
+# Debugging
+from brainstate_jit import (
+    JittedFunction,
+    all_checks,
+    automatic_checks,
+    breakpoint_if,
+    check,
+    check_error,
+    checkify,
+    checkpoint,
+    debug_nan,
+    debug_nan_if,
+    div_checks,
+    float_checks,
+    index_checks,
+    jit,
+    jit_error_if,
+    named_call,
+    named_scope,
+    nan_checks,
+    remat,
+    user_checks,
 )
 
 # Mapping and vectorization
@@ -98,9 +104,6 @@ from brainstate_mapping import (
     vmap2_new_states,
     vmap_new_states,
 )
-
-# Shape evaluation
-from brainstate_ir import eval_shape
 
 __all__ = [
     # Condition
