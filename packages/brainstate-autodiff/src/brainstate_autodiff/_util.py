@@ -1,0 +1,182 @@
+"""Helpers shared by the autodiff transforms: argument numbers, partial application, the States to
+differentiate, and default random keys.
+
+Every gradient transform here differentiates a pure function ``(grad_state_values, other_state_values,
+*args)``. A user's ``argnums`` therefore shifts by two inside; the helpers keep that shift in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from brainstate_state import State
+from brainstate_state.containers import FlattedDict
+
+__all__ = [
+    "GradStates",
+    "check_argnums_in_range",
+    "default_key",
+    "normalize_argnums",
+    "with_args_replaced",
+]
+
+#: Hidden leading arguments of the pure function: (grad_state_values, other_state_values).
+HIDDEN_ARGS = 2
+
+
+def normalize_argnums(
+    argnums: Any, what: str = "argnums", allow_negative: bool = False
+) -> int | tuple[int, ...]:
+    """Validate ``argnums``: an int or a sequence of ints, non-negative unless ``allow_negative``.
+
+    Returns an int for an int and a tuple for a sequence (the distinction selects the return structure).
+
+    Examples
+    --------
+    >>> normalize_argnums(1), normalize_argnums([0, 2])
+    (1, (0, 2))
+    """
+
+    def check(n: Any) -> int:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise ValueError(
+                f"{what} must be an int or a sequence of ints, got {n!r} of type {type(n).__name__}. "
+                f"How to fix: pass e.g. {what}=0 or {what}=(0, 1)."
+            )
+        if n < 0 and not allow_negative:
+            raise ValueError(
+                f"{what} must be non-negative, got {n}. brainstate differentiates a function with hidden "
+                "leading arguments, so negative positions are ambiguous. How to fix: count from the first "
+                "argument (0, 1, ...)."
+            )
+        return int(n)
+
+    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
+        return check(argnums)
+    if isinstance(argnums, (tuple, list)):
+        return tuple(check(n) for n in argnums)
+    raise ValueError(
+        f"{what} must be an int or a sequence of ints, got {argnums!r} of type {type(argnums).__name__}."
+    )
+
+
+def as_tuple(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
+    """``argnums`` as a tuple."""
+    return (argnums,) if isinstance(argnums, int) else argnums
+
+
+def check_argnums_in_range(argnums: int | tuple[int, ...], num_args: int, name: str, offset: int = 0) -> None:
+    """Raise ``ValueError`` if an argument number (user numbering) exceeds the positional arguments."""
+    for n in as_tuple(argnums):
+        user_n = n - offset
+        if user_n >= num_args:
+            raise ValueError(
+                f"argnums contains {user_n}, but {name} was called with {num_args} positional argument(s). "
+                "How to fix: differentiate with respect to an existing positional argument, or pass the "
+                "argument positionally instead of by keyword."
+            )
+
+
+def with_args_replaced(
+    fun: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], argnums: tuple[int, ...]
+) -> Callable[..., Any]:
+    """``fun`` as a function of only the arguments at ``argnums`` (the others fixed to ``args``)."""
+
+    def partial(*diff: Any) -> Any:
+        full = list(args)
+        for position, value in zip(argnums, diff, strict=True):
+            full[position] = value
+        return fun(*full, **kwargs)
+
+    return partial
+
+
+def _plain(tree: Any) -> Any:
+    """Copy ``FlattedDict`` containers to plain dicts (same path-tuple keys), recursively."""
+    if isinstance(tree, FlattedDict):
+        return {k: _plain(v) for k, v in tree.items()}
+    if type(tree) is dict:
+        return {k: _plain(v) for k, v in tree.items()}
+    if type(tree) in (list, tuple):
+        return type(tree)(_plain(v) for v in tree)
+    return tree
+
+
+def _is_state(x: Any) -> bool:
+    return isinstance(x, State)
+
+
+class GradStates:
+    """The ``grad_states`` argument: a pytree of States, its unique States, and how to rebuild it.
+
+    A single State, a list/tuple, a dict (``model.states(ParamState)`` becomes a plain dict with the same
+    path-tuple keys) or any nesting of these is accepted. A State listed twice is differentiated once and
+    its gradient appears at both places.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> import brainstate_state as bss
+    >>> a, b = bss.State(jnp.ones(2)), bss.State(jnp.zeros(1))
+    >>> gs = GradStates({'a': a, 'b': b})
+    >>> len(gs.unique)
+    2
+    >>> gs.rebuild([jnp.ones(2) * 3, jnp.zeros(1)])['a']
+    Array([3., 3.], dtype=float32)
+    """
+
+    def __init__(self, grad_states: Any) -> None:
+        tree = _plain(grad_states)
+        leaves, self.treedef = jax.tree.flatten(tree, is_leaf=_is_state)
+        for leaf in leaves:
+            if not isinstance(leaf, State):
+                raise TypeError(
+                    "grad_states must be a State or a pytree (list, tuple, dict) of States, but it contains a "
+                    f"{type(leaf).__name__}. How to fix: pass the State objects themselves, e.g. "
+                    "grad_states=model.states(ParamState) or [layer.w, layer.b], not their values."
+                )
+        unique: dict[int, State[Any]] = {}
+        for leaf in leaves:
+            unique.setdefault(id(leaf), leaf)
+        self.unique: tuple[State[Any], ...] = tuple(unique.values())
+        position = {id(s): i for i, s in enumerate(self.unique)}
+        self._leaf_index = [position[id(leaf)] for leaf in leaves]
+        self.ids = frozenset(position)
+
+    def rebuild(self, per_unique: Sequence[Any]) -> Any:
+        """Place one value per unique State into the structure of ``grad_states``."""
+        return jax.tree.unflatten(self.treedef, [per_unique[i] for i in self._leaf_index])
+
+
+def default_key() -> jax.Array:
+    """A fresh key from the global random state (``brainstate_state.random.split_key()``)."""
+    try:
+        from brainstate_state.random import split_key
+    except ImportError as err:  # pragma: no cover - depends on the state layer's version
+        raise ValueError(
+            "No key was given and brainstate_state.random.split_key is not available. How to fix: pass "
+            "key=jax.random.key(seed)."
+        ) from err
+    key: jax.Array = split_key()
+    return key
+
+
+def as_key(key: Any) -> jax.Array:
+    """A JAX key from a typed key, raw ``uint32[2]`` key data, or an int seed."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.key(int(key))
+    if hasattr(key, "dtype") and (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (np.dtype(key.dtype) == np.uint32 and tuple(key.shape) == (2,))
+    ):
+        return key  # type: ignore[no-any-return]
+    raise TypeError(
+        f"key must be a JAX key (jax.random.key(seed)), raw uint32[2] key data or an int seed, got "
+        f"{type(key).__name__}. How to fix: pass key=jax.random.key(0), or leave key=None to draw one from "
+        "brainstate's global random state."
+    )
