@@ -6,6 +6,8 @@ moves a name breaks exactly one file. Supported range: jax 0.8.x to 0.10.x.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -165,12 +167,30 @@ def eqn_user_location(eqn: JaxprEqn, exclude_dirs: tuple[str, ...] = ()) -> str 
     JAX's own frames are skipped by JAX; frames in ``exclude_dirs`` (brainstate's package directories)
     are skipped too, so the location is the user's line even for operations emitted by brainstate.
     """
-    traceback = eqn.source_info.traceback
-    for frame in _source_info_util.user_frames(traceback):
+    for frame in _frames_inside_trace(eqn.source_info.traceback):
         if exclude_dirs and frame.file_name.startswith(exclude_dirs):
             continue
         return f"{frame.file_name}:{frame.start_line} ({frame.function_name})"
     return None
+
+
+_TRACE_ENTRY_FILE = os.path.join("interpreters", "partial_eval.py")
+
+
+def _frames_inside_trace(traceback: Any) -> Iterator[Any]:
+    """The user frames of ``traceback`` (innermost first) that lie inside the trace that recorded it.
+
+    jax < 0.9: an equation's traceback is the whole Python stack, including the frames of whoever started
+    tracing (e.g. the line that called ``debug_nan``); newer JAX roots it at the enclosing trace
+    (``TracebackScope``). Stopping at the innermost ``partial_eval.trace_to_*`` frame gives the newer
+    behaviour on every supported release (on newer JAX that frame is never in the traceback: a no-op).
+    """
+    code, lasti = traceback.raw_frames() if traceback is not None else ([], [])
+    for c, i in zip(code, lasti, strict=True):
+        if c.co_name.startswith("trace_to_") and c.co_filename.endswith(_TRACE_ENTRY_FILE):
+            return
+        if _source_info_util.is_user_filename(c.co_filename):
+            yield _source_info_util.raw_frame_to_frame(c, i)
 
 
 __all__ += ["eqn_user_location", "eval_eqn"]

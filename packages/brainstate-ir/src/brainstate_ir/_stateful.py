@@ -181,14 +181,16 @@ class StatefulFunction:
                 out = self.fun(*args, **kwargs)
             reject_states_in_output(out, self.name)
             _invalidate_traced_new_states(catcher.states, self.name)
-            recorded["stack"] = stack
+            # Keep only what describes the States; the stack itself holds this trace's tracers.
+            originals = stack.original_state_values
+            recorded["states"] = tuple(stack.states)
+            recorded["written"] = tuple(stack.been_written)
+            recorded["treedefs"] = tuple(jax.tree.structure(v) for v in originals)
+            recorded["signatures"] = tuple(_state_signature(v) for v in originals)
             values = stack.get_state_values() if return_all else stack.get_write_state_values()
             return out, values
 
         closed, shapes = jax.make_jaxpr(traced, axis_env=self.axis_env, return_shape=True)(*call.leaves)
-        stack: StateTraceStack = recorded["stack"]
-        states = tuple(stack.states)
-        originals = stack.original_state_values
         if self.ir_optimizations is not None:
             from .optimize import optimize_jaxpr
 
@@ -196,11 +198,11 @@ class StatefulFunction:
         out_shapes, _ = shapes
         return TracedProgram(
             jaxpr=closed,
-            states=states,
-            written=tuple(stack.been_written),
+            states=recorded["states"],
+            written=recorded["written"],
             returns_all_states=return_all,
-            state_treedefs=tuple(jax.tree.structure(v) for v in originals),
-            state_signatures=tuple(_state_signature(v) for v in originals),
+            state_treedefs=recorded["treedefs"],
+            state_signatures=recorded["signatures"],
             out_treedef=jax.tree.structure(out_shapes),
             out_shapes=out_shapes,
             epoch=GRAPH_EPOCH.value,

@@ -8,12 +8,16 @@ tests under ``jax.checking_leaks()``.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Iterator
 from typing import Any
+
+import jax
 
 from ._state import InvalidatedValue, State, _contains_tracer, _live_states
 
-__all__ = ["states_holding_tracers", "track_states"]
+__all__ = ["leak_checks", "states_holding_tracers", "track_states"]
 
 
 def track_states(enabled: bool = True) -> None:
@@ -37,3 +41,29 @@ def states_holding_tracers() -> list[State[Any]]:
         except Exception:  # noqa: BLE001 - exotic values (e.g. ShapeDtypeStruct placeholders) are not tracers
             continue
     return leaking
+
+
+@contextlib.contextmanager
+def leak_checks(jax_leaks: bool = True) -> Iterator[None]:
+    """Fail if the block leaves a State holding a tracer; with ``jax_leaks``, also run ``jax.checking_leaks``.
+
+    Use it in an autouse fixture of a test suite::
+
+        @pytest.fixture(autouse=True)
+        def _no_leaks():
+            with leak_checks():
+                yield
+    """
+    if _live_states[0] is None:
+        track_states()
+    if jax_leaks:
+        with jax.checking_leaks():
+            yield
+    else:
+        yield
+    leaking = states_holding_tracers()
+    if leaking:
+        raise AssertionError(
+            "These States hold JAX tracers after the test (a value of a finished trace leaked into them): "
+            + ", ".join(repr(s) for s in leaking)
+        )

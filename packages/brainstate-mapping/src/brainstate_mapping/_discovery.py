@@ -1,0 +1,63 @@
+"""Which values written by a mapped program are batched: JAX's own batching decides, no user code runs.
+
+Each candidate output of the pure program goes through an identity built with
+``jax.custom_batching.custom_vmap``; its batching rule is told by JAX whether its input is batched and
+records that. Evaluating the program abstractly under ``jax.eval_shape(jax.vmap(...))`` therefore gives
+the exact answer (``psum`` over the mapped axis, ``unvmap`` and the like produce unbatched values) without
+compiling anything and without running the user function again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+from jax.custom_batching import custom_vmap
+
+from brainstate_ir import TracedProgram
+
+__all__ = ["batched_outputs", "make_tap"]
+
+
+def make_tap(flags: dict[int, bool], index: int) -> Callable[[Any], Any]:
+    """An identity whose batching rule records in ``flags[index]`` whether its input was batched."""
+
+    @custom_vmap
+    def tap(x: Any) -> Any:
+        return x
+
+    @tap.def_vmap
+    def rule(axis_size: int, in_batched: list[bool], x: Any) -> tuple[Any, bool]:
+        flags[index] = flags.get(index, False) or bool(in_batched[0])
+        return tap(x), in_batched[0]
+
+    return tap
+
+
+def batched_outputs(
+    program: TracedProgram,
+    candidates: Sequence[int],
+    state_values: list[Any],
+    in_axes: list[Any],
+    arg_leaves: Sequence[Any],
+    arg_axes: list[int | None],
+    axis_name: Any,
+    size: int,
+) -> set[int]:
+    """Indices (into ``program.returned_states``) of the candidates whose written value is batched."""
+    if not candidates:
+        return set()
+    flags: dict[int, bool] = {}
+    taps = {i: make_tap(flags, i) for i in candidates}
+
+    def probe(values: list[Any], leaves: list[Any]) -> list[Any]:
+        _, new_values = program.evaluate(leaves, values)
+        return [jax.tree.map(taps[i], new_values[i]) for i in candidates]
+
+    jax.eval_shape(
+        jax.vmap(probe, in_axes=(in_axes, arg_axes), axis_name=axis_name, axis_size=size),
+        state_values,
+        list(arg_leaves),
+    )
+    return {i for i in candidates if flags.get(i, False)}
