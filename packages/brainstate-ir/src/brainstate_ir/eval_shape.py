@@ -65,7 +65,8 @@ def eval_shape(f: Callable[..., Any], *args: Any, return_state_shapes: bool = Fa
         leaves, treedef = jax.tree.flatten(out, is_leaf=lambda x: isinstance(x, State))
         array_positions = [i for i, leaf in enumerate(leaves) if _is_array_leaf(leaf)]
         recorded["treedef"] = treedef
-        recorded["leaves"] = leaves
+        # Keep the non-array leaves (e.g. modules); the array leaves are tracers and become outputs.
+        recorded["leaves"] = [None if i in array_positions else leaf for i, leaf in enumerate(leaves)]
         recorded["array_positions"] = array_positions
         recorded["new_states"] = [(s, jax.tree.map(_shape_of, s._value)) for s in catcher.states]
         return [leaves[i] for i in array_positions]
