@@ -28,7 +28,6 @@ from brainstate_state._state import _contains_tracer
 from . import _compat
 from ._arguments import (
     SplitCall,
-    _leaf_signature,
     function_name,
     normalize_argnames,
     normalize_argnums,
@@ -46,8 +45,17 @@ _NEW_STATE_FIX = (
 )
 
 
+def _state_leaf_signature(leaf: Any) -> Any:
+    # Shape and dtype only: a weakly typed initial value (``jnp.array(0.0)``) that the program rewrites with
+    # a strongly typed one is the same State for the program, whose dtypes are explicit.
+    shape = getattr(leaf, "shape", None)
+    if shape is None:
+        return type(leaf).__name__
+    return (tuple(shape), leaf.dtype)
+
+
 def _state_signature(value: Any) -> tuple[Any, ...]:
-    return tuple(_leaf_signature(leaf) for leaf in jax.tree.leaves(value))
+    return tuple(_state_leaf_signature(leaf) for leaf in jax.tree.leaves(value))
 
 
 class StatefulFunction:
