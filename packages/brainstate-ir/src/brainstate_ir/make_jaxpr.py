@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from brainstate_state import State
 
@@ -13,6 +13,33 @@ from ._stateful import StatefulFunction
 __all__ = ["make_jaxpr"]
 
 
+JaxprAndStates = tuple[ClosedJaxpr, tuple[State[Any], ...]]
+JaxprStatesAndShapes = tuple[ClosedJaxpr, tuple[State[Any], ...], Any]
+
+
+@overload
+def make_jaxpr(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    axis_env: Sequence[tuple[Hashable, int]] | None = None,
+    return_shape: Literal[False] = False,
+    return_only_write: bool = False,
+) -> Callable[..., JaxprAndStates]: ...
+
+
+@overload
+def make_jaxpr(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    axis_env: Sequence[tuple[Hashable, int]] | None = None,
+    *,
+    return_shape: Literal[True],
+    return_only_write: bool = False,
+) -> Callable[..., JaxprStatesAndShapes]: ...
+
+
 def make_jaxpr(
     fun: Callable[..., Any],
     static_argnums: int | Sequence[int] = (),
@@ -20,9 +47,7 @@ def make_jaxpr(
     axis_env: Sequence[tuple[Hashable, int]] | None = None,
     return_shape: bool = False,
     return_only_write: bool = False,
-) -> Callable[
-    ..., tuple[ClosedJaxpr, tuple[State[Any], ...]] | tuple[ClosedJaxpr, tuple[State[Any], ...], Any]
-]:
+) -> Callable[..., JaxprAndStates] | Callable[..., JaxprStatesAndShapes]:
     """Create a function that returns the jaxpr of ``fun`` and the States it touches, for given arguments.
 
     The jaxpr's inputs are the flattened arguments followed by the values of every State ``fun`` reads or

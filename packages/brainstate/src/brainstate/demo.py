@@ -71,7 +71,10 @@ def simulate(n_neurons: int, n_steps: int) -> tuple[LIF, np.ndarray, float]:
 
     @brainstate.transform.jit
     def run(inputs: jax.Array) -> jax.Array:
-        return brainstate.transform.for_loop(net, inputs, pbar=brainstate.transform.ProgressBar(count=10))
+        spikes: jax.Array = brainstate.transform.for_loop(
+            net, inputs, pbar=brainstate.transform.ProgressBar(count=10)
+        )
+        return spikes
 
     start = time.perf_counter()
     spikes = np.asarray(jax.block_until_ready(run(currents)))
@@ -92,7 +95,7 @@ def train(steps: int) -> list[float]:
         grads, loss = brainstate.transform.grad(loss_fn, params, return_value=True)()
         for key in params:
             params[key].value -= 0.2 * grads[key]
-        return loss
+        return jnp.asarray(loss)
 
     return [float(train_step()) for _ in range(steps)]
 
@@ -115,7 +118,7 @@ def train_ensemble(n_members: int, steps: int) -> np.ndarray:
         grads, loss = brainstate.transform.grad(loss_fn, params, return_value=True)()
         for key in params:
             params[key].value -= 0.1 * grads[key]
-        return loss
+        return jnp.asarray(loss)
 
     ensemble_step = brainstate.transform.jit(
         brainstate.transform.vmap2(
