@@ -20,6 +20,9 @@ from brainstate_ir.codegen import (
 from brainstate_ir.optimize import optimize_jaxpr
 from brainstate_ir.processing import eqns_to_closed_jaxpr, eqns_to_jaxpr
 
+# These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.
+JAX_LEAK_CHECKS = False
+
 
 def compile_source(source: str, name: str = "generated_function") -> Any:
     namespace: dict[str, Any] = {}

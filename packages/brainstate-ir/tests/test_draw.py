@@ -13,6 +13,9 @@ import pytest
 from _ir_corpus import lif_step, traced
 from brainstate_ir.draw import draw, draw_dot_graph, view_pydot
 
+# These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.
+JAX_LEAK_CHECKS = False
+
 pydot = pytest.importorskip("pydot")
 
 

@@ -12,6 +12,9 @@ from brainstate_ir._compat import ClosedJaxpr, Jaxpr
 from brainstate_ir.optimize import JaxprInterfaceError, optimize_jaxpr
 from brainstate_ir.optimize import _driver as driver
 
+# These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.
+JAX_LEAK_CHECKS = False
+
 
 def test_returns_same_kind() -> None:
     closed, _ = traced("redundant")

@@ -22,6 +22,9 @@ from brainstate_ir.optimize import (
 )
 from brainstate_ir.optimize._utils import count_eqns
 
+# These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.
+JAX_LEAK_CHECKS = False
+
 PASSES = {
     "constant_fold": constant_fold,
     "algebraic_simplification": algebraic_simplification,

@@ -11,6 +11,9 @@ from _ir_corpus import CORPUS, assert_same_outputs, evaluate, traced
 from brainstate_ir._compat import ClosedJaxpr, Jaxpr, check_jaxpr, jaxpr_as_fun, new_var
 from brainstate_ir.processing import JaxprValidationError, eqns_to_closed_jaxpr, eqns_to_jaxpr, inline_jit
 
+# These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.
+JAX_LEAK_CHECKS = False
+
 
 def _jaxpr(fn, *args) -> Jaxpr:  # type: ignore[no-untyped-def]
     return jax.make_jaxpr(fn)(*args).jaxpr

@@ -1,5 +1,5 @@
-"""Every test of this package runs under leak checks: no State may be left holding a tracer, and
-JAX's own leak checker (`jax.checking_leaks`) is on."""
+"""Every test of this package runs under leak checks: no State may be left holding a tracer, and JAX's own
+leak checker (``jax.checking_leaks``) is on."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from brainstate_state.testing import leak_checks
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_tracers() -> Iterator[None]:
-    with leak_checks(jax_leaks=True):
+def _no_leaked_tracers(request: pytest.FixtureRequest) -> Iterator[None]:
+    # A test module that only inspects jaxprs op by op may opt out of JAX's (slow) leak checker with
+    # ``JAX_LEAK_CHECKS = False``; the State leak check always runs.
+    with leak_checks(jax_leaks=getattr(request.module, "JAX_LEAK_CHECKS", True)):
         yield

@@ -120,6 +120,11 @@ def map_new_states(
         ]
         new_states = catcher.get_states()
         new_values = [jax.tree.map(make_tap(flags, i), s.value) for i, s in enumerate(new_states)]
+        for state in new_states:
+            # The lane values leave the trace as outputs; the States must not keep this trace's tracers.
+            invalidate_state_value(
+                state, state_error_message(f"This State is still being created by {name}.", state)
+            )
         return out, new_values, written_values
 
     try:

@@ -9,6 +9,7 @@ tests under ``jax.checking_leaks()``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,7 @@ def states_holding_tracers() -> list[State[Any]]:
     registry = _live_states[0]
     if registry is None:
         raise RuntimeError("call brainstate_state.testing.track_states() first")
+    gc.collect()  # States that are only kept alive by unreachable cycles are not leaks
     leaking = []
     for state in list(registry):
         value = state.__dict__.get("_value", None)
