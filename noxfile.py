@@ -47,13 +47,14 @@ os.environ.pop("PYTHONPATH", None)
 PACKAGES = ["state", "ir", "jit", "autodiff", "control", "mapping", "brainstate"]
 TEST_DEPS = ["pytest>=8", "hypothesis>=6"]
 ALL_EXTRAS = {"brainstate": "all"}  # progress (tqdm), draw (pydot), units (brainunit)
-# The sessions `ci` runs (and plain `nox` runs). tests-gpu, jax-floor, demo and bench are on demand.
+# The sessions `ci` runs (and plain `nox` runs). tests-gpu, demo and bench are on demand.
 CI_SESSIONS = [
     *(f"tests-cpu(package='{p}')" for p in PACKAGES),
     "integration",
     "lint",
     "typecheck",
     "build",
+    "jax-floor",
 ]
 nox.options.sessions = [*CI_SESSIONS]
 
@@ -443,7 +444,7 @@ def bench(session: nox.Session) -> None:
 # ---------------------------------------------------------------------------------------------------
 @nox.session(venv_backend="none")
 def ci(session: nox.Session) -> None:
-    """What CI runs: every tests-cpu, integration, lint, typecheck, build (and docs once docs/conf.py exists).
+    """What CI runs: every tests-cpu, integration, lint, typecheck, build, jax-floor (and docs once it exists).
 
     The sessions are queued with ``session.notify``; nox runs them all and exits non-zero when any fails.
     """
