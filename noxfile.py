@@ -408,7 +408,7 @@ def build(session: nox.Session) -> None:
 # ---------------------------------------------------------------------------------------------------
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx documentation in docs/ (skipped until docs/conf.py exists)."""
+    """Build the Sphinx documentation in docs/ (notebooks executed, warnings are errors) and run the doctests."""
     if not (ROOT / "docs" / "conf.py").is_file():
         session.skip("docs/conf.py does not exist yet: nothing to build")
     reqs = ROOT / "docs" / "requirements.txt"
@@ -416,7 +416,10 @@ def docs(session: nox.Session) -> None:
     extra = ["-r", str(reqs)] if reqs.is_file() else ["sphinx>=7", "myst-nb>=1.0", "ipykernel"]
     session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *extra)
     out = Path(session.create_tmp()) / "html"
-    session.run("sphinx-build", "-b", "html", "docs", str(out), *session.posargs, env=CPU_ENV)
+    session.run("python", "docs/run_doctests.py", env=CPU_ENV)
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out), *session.posargs, env=CPU_ENV
+    )
     session.log(f"HTML docs in {out}")
 
 

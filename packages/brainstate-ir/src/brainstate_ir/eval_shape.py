@@ -57,6 +57,8 @@ def eval_shape(f: Callable[..., Any], *args: Any, return_state_shapes: bool = Fa
     >>> shapes[s].shape, out.shape, s.value.shape
     ((5,), (), (3,))
     """
+    if not callable(f):
+        raise TypeError(f"eval_shape: expected a callable as its first argument, got {type(f).__name__}.")
     recorded: dict[str, Any] = {}
 
     def flat_outputs(*a: Any, **k: Any) -> list[Any]:
