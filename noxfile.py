@@ -425,8 +425,8 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """Run the demo: ``python -m brainstate.demo`` with the metapackage (+ progress extra) installed."""
-    session.install(*editable(PACKAGES, {"brainstate": "progress"}), "jax[cpu]>=0.8")
+    """Run the demo: ``python -m brainstate.demo`` with every extra (progress bar, drawing) and matplotlib."""
+    session.install(*editable(PACKAGES, {"brainstate": "all"}), "jax[cpu]>=0.8", "matplotlib")
     session.run("python", "-m", "brainstate.demo", *session.posargs, env=CPU_ENV)
 
 
