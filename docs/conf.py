@@ -37,7 +37,6 @@ nb_merge_streams = True
 nb_render_markdown_format = "myst"
 myst_enable_extensions = ["colon_fence"]
 html_theme = "alabaster"
-html_static_path = ["_static"]
 # Type hints in signatures reference names Sphinx cannot resolve (jax internals); they are not errors.
 nitpicky = False
 # ref.python: the builtin `type` in type hints (``type[State]``) is ambiguous for Sphinx with the attributes
