@@ -141,14 +141,25 @@ def uv_exe() -> str:
     return str(path) if found else "uv"
 
 
+JUNIT_DIR = ROOT / ".nox" / "junit"
+
+
+def junit_args(session: nox.Session, label: str = "") -> list[str]:
+    """pytest options that write this run's JUnit report to ``.nox/junit/`` (summed by ``summary``)."""
+    JUNIT_DIR.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{session.name}-{label}" if label else session.name).strip("-")
+    return [f"--junitxml={JUNIT_DIR / stem}.xml"]
+
+
 def run_pytest(session: nox.Session, short: str, env: dict[str, str]) -> None:
     tests = package_dir(short) / "tests"
     if not tests.is_dir():
         session.error(f"{tests.relative_to(ROOT)} does not exist: every package must have its own tests")
     # --durations: the slowest tests are listed, to keep `nox -s ci` well inside its time budget.
     session.run(
-        "python", "-m", "pytest", str(tests.relative_to(ROOT)), "--durations=10", *session.posargs, env=env
-    )
+        "python", "-m", "pytest", str(tests.relative_to(ROOT)), "--durations=10",
+        *junit_args(session, short), *session.posargs, env=env,
+    )  # fmt: skip
 
 
 CPU_ENV = {"JAX_PLATFORMS": "cpu"}
@@ -207,7 +218,9 @@ def integration(session: nox.Session) -> None:
     session.install(
         *editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS, "import-linter>=2.1", "deptry>=0.20"
     )
-    session.run("python", "-m", "pytest", "integration_tests", *session.posargs, env=CPU_ENV)
+    session.run(
+        "python", "-m", "pytest", "integration_tests", *junit_args(session), *session.posargs, env=CPU_ENV
+    )
 
 
 @nox.session(name="jax-floor", python=PYTHON)
@@ -454,8 +467,19 @@ def ci(session: nox.Session) -> None:
     sessions = list(CI_SESSIONS)
     if (ROOT / "docs" / "conf.py").is_file():
         sessions.append("docs")
+    sessions.append("summary")  # last: one line that sums every pytest run above
+    shutil.rmtree(JUNIT_DIR, ignore_errors=True)  # count this pass's reports only
     for name in sessions:
         session.notify(name)
     session.log(f"queued: {', '.join(sessions)}")
     if os.environ.get("CI"):
         session.log(f"python {sys.version.split()[0]}, uv {uv_exe()}")
+
+
+@nox.session(venv_backend="none")
+def summary(session: nox.Session) -> None:
+    """Sum the JUnit reports of the pytest runs of this pass: ends with ``N passed, N failed, N skipped``.
+
+    Fails when any test failed or when no pytest run left a report.
+    """
+    session.run(sys.executable, str(ROOT / "scripts" / "test_summary.py"), str(JUNIT_DIR), external=True)
