@@ -10,9 +10,52 @@ import pytest
 from brainstate_ir import unvmap
 
 
-def test_outside_vmap_is_identity() -> None:
-    np.testing.assert_array_equal(unvmap(jnp.array([True, False]), "any"), [True, False])
-    np.testing.assert_array_equal(unvmap(jnp.arange(3.0), "max"), [0.0, 1.0, 2.0])
+@pytest.mark.parametrize(
+    ("op", "x", "expected"),
+    [
+        ("all", jnp.array([True, False]), False),
+        ("all", np.array([[True, True], [True, True]]), True),
+        ("any", jnp.array([True, False]), True),
+        ("any", [False, False], False),
+        ("max", jnp.array([[1.0, 3.0], [2.0, 0.0]]), 3.0),
+        ("max", np.array([1, 5, 3]), 5),
+        ("max", 3, 3),
+        ("all", True, True),
+    ],
+)
+def test_outside_vmap_reduces_the_whole_array(op: str, x: object, expected: object) -> None:
+    out = unvmap(x, op)  # type: ignore[arg-type]
+    assert out.shape == ()
+    assert out == expected
+    # A decision outside vmap is usable in Python control flow, as in a plain loop.
+    assert bool(unvmap(x, op)) == bool(expected)  # type: ignore[arg-type]
+    # The same value under jit.
+    assert jax.jit(lambda v: unvmap(v, op))(jnp.asarray(x)) == expected  # type: ignore[arg-type]
+
+
+def test_outside_vmap_none_is_identity() -> None:
+    x = jnp.array([[1.0, 3.0], [2.0, 0.0]])
+    np.testing.assert_array_equal(unvmap(x, "none"), x)
+    np.testing.assert_array_equal(unvmap(np.array([True, False]), "none"), [True, False])
+
+
+@pytest.mark.parametrize(
+    ("op", "x", "expected"),
+    [
+        ("max", [[1.0, 5.0], [3.0, 2.0]], [5.0, 5.0]),
+        ("all", [[True, True], [True, False]], [False, False]),
+        ("any", [[False, False], [True, False]], [True, True]),
+    ],
+)
+def test_per_lane_arrays_reduce_to_one_scalar_under_vmap(
+    op: str, x: list[object], expected: list[object]
+) -> None:
+    # Each lane sees one scalar summarising every element of every lane.
+    out = jax.vmap(lambda v: unvmap(v, op))(jnp.asarray(x))  # type: ignore[arg-type]
+    assert out.shape == (len(expected),)
+    np.testing.assert_array_equal(out, expected)
+    out = jax.vmap(jax.vmap(lambda v: unvmap(v, op)))(jnp.asarray(x)[None])  # type: ignore[arg-type]
+    np.testing.assert_array_equal(out, [expected])
 
 
 @pytest.mark.parametrize(

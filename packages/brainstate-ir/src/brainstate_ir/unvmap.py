@@ -20,54 +20,63 @@ __all__ = ["unvmap"]
 UnvmapOp = Literal["any", "all", "max", "none"]
 
 
-def _make(reduce: Callable[[Any], Any] | None) -> Any:
+def _make(reduce: Callable[..., Any] | None) -> Any:
     @custom_vmap
     def op(x: Any) -> Any:
-        return x
+        # Outside every vmap (or once every batch axis is reduced): summarise the whole array.
+        return x if reduce is None else reduce(x)
 
     @op.def_vmap
     def rule(axis_size: int, in_batched: list[bool], x: Any) -> tuple[Any, bool]:
         (batched,) = in_batched
         if batched and reduce is not None:
-            x = reduce(x)
-        # An unbatched output: every lane sees the same value.
+            x = reduce(x, axis=0)
+        # An unbatched output: every lane sees the same value. ``op`` again handles an enclosing vmap and
+        # finally reduces the per-lane axes.
         return op(x), False
 
     return op
 
 
 _OPS: dict[str, Any] = {
-    "any": _make(lambda x: jnp.any(x, axis=0)),
-    "all": _make(lambda x: jnp.all(x, axis=0)),
-    "max": _make(lambda x: jnp.max(x, axis=0)),
+    "any": _make(jnp.any),
+    "all": _make(jnp.all),
+    "max": _make(jnp.max),
     "none": _make(None),
 }
 
 
 def unvmap(x: Any, op: UnvmapOp = "any") -> jax.Array:
-    """Remove the ``vmap`` batch axes from ``x`` by a reduction, so every lane sees the same value.
+    """Summarise ``x`` into one value that every ``vmap`` lane (and the caller outside ``vmap``) sees.
 
     Parameters
     ----------
     x
-        An array (boolean for ``'any'``/``'all'``).
+        An array, or anything ``jnp.asarray`` accepts (boolean for ``'any'``/``'all'``).
     op
-        ``'any'``/``'all'``: logical reduction over the lanes; ``'max'``: maximum over the lanes;
-        ``'none'``: no reduction, every lane sees the whole batch (the lane axis becomes a leading axis).
+        ``'any'``/``'all'``: logical reduction over every element of every lane; ``'max'``: maximum over
+        every element of every lane; ``'none'``: no reduction, every lane sees the whole batch (the lane axis
+        becomes a leading axis).
 
     Returns
     -------
     jax.Array
-        ``x`` itself outside ``vmap``; the reduced value under ``vmap`` (applied once per nested ``vmap``).
+        A scalar for ``'any'``/``'all'``/``'max'`` (inside or outside ``vmap``, so ``bool(...)`` works on an
+        eager result); for ``'none'``, ``x`` itself outside ``vmap`` and the whole batch under ``vmap``.
 
     Examples
     --------
     >>> import jax, jax.numpy as jnp
     >>> from brainstate_ir import unvmap
+    >>> bool(unvmap(jnp.array([True, False]), op='all'))
+    False
     >>> jax.vmap(lambda x: unvmap(x > 1, 'any'))(jnp.arange(3.0))
     Array([ True,  True,  True], dtype=bool)
-    >>> jax.vmap(lambda x: unvmap(x, 'max'))(jnp.arange(3.0))
-    Array([2., 2., 2.], dtype=float32)
+    >>> jax.vmap(lambda x: unvmap(x, 'max'))(jnp.array([[1.0, 5.0], [3.0, 2.0]]))
+    Array([5., 5.], dtype=float32)
+    >>> jax.vmap(lambda x: unvmap(x, 'none'))(jnp.arange(2.0))
+    Array([[0., 1.],
+           [0., 1.]], dtype=float32)
     """
     try:
         fn = _OPS[op]
