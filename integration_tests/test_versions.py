@@ -1,4 +1,5 @@
-"""The seven distributions share one version, pin each other exactly, and follow the DAG of SPEC decision 2.
+"""The seven distributions share one version, pin each other exactly, follow the layer DAG, and carry the
+same license (Apache-2.0, the LICENSE file at the repository root) and project URLs.
 
 Reads every ``packages/*/pyproject.toml`` with tomllib; needs nothing installed but ``packaging``.
 """
@@ -19,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# SPEC decision 2, written out: each distribution's direct in-repo dependencies, exactly.
+# The layer DAG, written out: each distribution's direct in-repo dependencies, exactly.
 DAG: dict[str, set[str]] = {
     "brainstate-state": set(),
     "brainstate-ir": {"brainstate-state"},
@@ -49,6 +50,10 @@ EXPECTED_EXTRAS: dict[str, dict[str, set[str]]] = {
         "cuda12": {"jax"},
     },
 }
+
+
+LICENSE_ID = "Apache-2.0"
+REQUIRED_URLS = {"Homepage", "Documentation", "Source", "Issues", "Changelog"}
 
 
 def load(root: Path = ROOT) -> dict[str, dict[str, Any]]:
@@ -110,7 +115,7 @@ def problems(root: Path = ROOT) -> list[str]:
         # The DAG, exactly (direct base dependencies).
         got = {canonicalize_name(r.name) for r in base if in_repo(r)}
         if got != DAG[dist]:
-            errs.append(f"{dist} depends on {sorted(got)}; SPEC decision 2 says exactly {sorted(DAG[dist])}")
+            errs.append(f"{dist} depends on {sorted(got)}; the layer DAG allows exactly {sorted(DAG[dist])}")
         # Extras may only name in-repo packages the DAG already allows.
         for k, reqs in extras.items():
             for req in reqs:
@@ -125,6 +130,25 @@ def problems(root: Path = ROOT) -> list[str]:
             have = {canonicalize_name(r.name) for r in extras.get(k, [])}
             if not names <= have:
                 errs.append(f"{dist}: extra {k!r} should provide {sorted(names)}, has {sorted(have)}")
+        # License and links: the same Apache-2.0 text as the repository root, shipped in wheel and sdist.
+        if proj.get("license") != LICENSE_ID:
+            errs.append(
+                f"{dist}: license is {proj.get('license')!r}, expected {LICENSE_ID!r} (an SPDX expression)"
+            )
+        if proj.get("license-files") != ["LICENSE"]:
+            errs.append(f"{dist}: license-files is {proj.get('license-files')!r}, expected ['LICENSE']")
+        lic = root / "packages" / dirname / "LICENSE"
+        root_lic = root / "LICENSE"
+        if not lic.is_file():
+            errs.append(f"{dist}: packages/{dirname}/LICENSE is missing (copy the repository's LICENSE)")
+        elif not root_lic.is_file() or lic.read_bytes() != root_lic.read_bytes():
+            errs.append(f"{dist}: packages/{dirname}/LICENSE differs from the repository's LICENSE")
+        sdist = cfg.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {}).get("sdist", {})
+        if "include" in sdist and "LICENSE" not in sdist["include"]:
+            errs.append(f"{dist}: [tool.hatch.build.targets.sdist] include lacks 'LICENSE'")
+        missing_urls = sorted(REQUIRED_URLS - set(proj.get("urls", {})))
+        if missing_urls:
+            errs.append(f"{dist}: [project.urls] lacks {missing_urls}")
         # A literal __version__, where a package keeps one, must agree too.
         init = root / "packages" / dirname / "src" / module / "__init__.py"
         if init.is_file():
@@ -154,10 +178,13 @@ def test_dag_is_acyclic_and_nothing_depends_on_the_metapackage() -> None:
 
 
 def _copy_pyprojects(tmp_path: Path) -> Path:
+    shutil.copy(ROOT / "LICENSE", tmp_path / "LICENSE")
     for path in (ROOT / "packages").glob("*/pyproject.toml"):
         rel = path.relative_to(ROOT)
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, tmp_path / rel)
+        if (path.parent / "LICENSE").is_file():
+            shutil.copy(path.parent / "LICENSE", tmp_path / rel.parent / "LICENSE")
         src = path.parent / "src"
         for marker in src.glob("*/py.typed"):
             dst = tmp_path / marker.relative_to(ROOT)
@@ -189,7 +216,7 @@ def test_problems_detects_an_edge_against_the_dag(tmp_path: Path) -> None:
             "dependencies = [", f'dependencies = [\n    "brainstate-control=={version}",', 1
         )
     )
-    assert any("SPEC decision 2" in e and "brainstate-autodiff" in e for e in problems(root))
+    assert any("layer DAG" in e and "brainstate-autodiff" in e for e in problems(root))
 
 
 def test_bump_version_rewrites_every_version_and_pin(tmp_path: Path) -> None:
@@ -219,3 +246,28 @@ def test_bump_version_rewrites_every_version_and_pin(tmp_path: Path) -> None:
 def test_each_package_has_a_readme_and_tests_dir(dist: str) -> None:
     assert (ROOT / "packages" / dist / "README.md").is_file()
     assert (ROOT / "packages" / dist / "tests").is_dir()
+
+
+def test_problems_detects_a_missing_license_and_url(tmp_path: Path) -> None:
+    root = _copy_pyprojects(tmp_path)
+    assert problems(root) == []
+    (root / "packages" / "brainstate-ir" / "LICENSE").write_text("MIT\n")
+    (root / "packages" / "brainstate-control" / "LICENSE").unlink()
+    p = root / "packages" / "brainstate-jit" / "pyproject.toml"
+    p.write_text(p.read_text().replace('license = "Apache-2.0"', 'license = "MIT"', 1))
+    q = root / "packages" / "brainstate-state" / "pyproject.toml"
+    q.write_text(q.read_text().replace("Documentation = ", "Docs = ", 1))
+    text = "\n".join(problems(root))
+    assert "brainstate-ir: packages/brainstate-ir/LICENSE differs" in text
+    assert "brainstate-control: packages/brainstate-control/LICENSE is missing" in text
+    assert "brainstate-jit: license is 'MIT'" in text
+    assert "brainstate-state: [project.urls] lacks ['Documentation']" in text
+
+
+def test_the_release_is_above_every_upstream_release() -> None:
+    # The name brainstate on the package index belongs to the upstream project (0.5.x at most): our
+    # version must never be one of its numbers, or pip could mix the two.
+    from packaging.version import Version
+
+    version = Version(load()["brainstate-state"]["project"]["version"])
+    assert version >= Version("0.6.0"), version

@@ -20,7 +20,7 @@ from ._vjp_jvp import jvp, vjp
 
 register_library_dir(__file__)
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__: list[str] = [
     "GradientTransform",

@@ -20,7 +20,7 @@ from ._while import bounded_while_loop, while_loop
 
 register_library_dir(__file__)
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__: list[str] = [
     "ProgressBar",

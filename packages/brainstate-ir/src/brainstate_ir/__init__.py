@@ -37,7 +37,7 @@ from .unvmap import unvmap
 
 register_library_dir(__file__)
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__ = [
     "JaxprInterfaceError",

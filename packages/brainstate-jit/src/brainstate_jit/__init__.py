@@ -8,7 +8,7 @@ from .jit import JittedFunction, jit
 
 register_library_dir(__file__)
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__: list[str] = [
     "JittedFunction",

@@ -20,7 +20,7 @@ from ._vmap2 import StatefulMapping, vmap2
 
 register_library_dir(__file__)
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__ = [
     "StatefulMapping",

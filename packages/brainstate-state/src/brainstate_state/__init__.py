@@ -33,7 +33,7 @@ from ._trace import (
 )
 from ._treefy import TreefyState
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__ = [
     "GRAPH_EPOCH",

@@ -40,7 +40,7 @@ from ._deprecated import DeprecatedNamespace
 
 register_library_dir(__file__)
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 compile: Any = DeprecatedNamespace("compile")  # noqa: A001 - deprecated alias of brainstate.transform
 augment: Any = DeprecatedNamespace("augment")
