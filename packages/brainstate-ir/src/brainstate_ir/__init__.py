@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from brainstate_state import register_library_dir
 
+from ._arguments import SplitCall, StaticArgs, leaf_signature, resolve_static_args, split_call
 from ._program import TracedProgram
 from ._stateful import StatefulFunction
 from .codegen import (
@@ -42,7 +43,9 @@ __version__ = "0.6.0"
 __all__ = [
     "JaxprInterfaceError",
     "JaxprValidationError",
+    "SplitCall",
     "StateFinder",
+    "StaticArgs",
     "StatefulFunction",
     "TracedProgram",
     "UnsupportedPrimitiveError",
@@ -59,9 +62,12 @@ __all__ = [
     "fn_to_python_code",
     "inline_jit",
     "jaxpr_to_python_code",
+    "leaf_signature",
     "make_jaxpr",
     "optimize_jaxpr",
     "register_prim_handler",
+    "resolve_static_args",
+    "split_call",
     "unvmap",
     "view_pydot",
 ]

@@ -8,6 +8,7 @@ argument) and rebuilds the call from the dynamic leaves during tracing.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,15 @@ import numpy as np
 
 from brainstate_state import State, state_error_message
 
-__all__ = ["SplitCall", "normalize_argnames", "normalize_argnums", "split_call"]
+__all__ = [
+    "SplitCall",
+    "StaticArgs",
+    "leaf_signature",
+    "normalize_argnames",
+    "normalize_argnums",
+    "resolve_static_args",
+    "split_call",
+]
 
 
 def normalize_argnums(argnums: int | Sequence[int] | None, what: str = "static_argnums") -> tuple[int, ...]:
@@ -53,6 +62,53 @@ def normalize_argnames(argnames: str | Sequence[str] | None) -> tuple[str, ...]:
     return names
 
 
+@dataclass(frozen=True)
+class StaticArgs:
+    """Which arguments are static, by position and by name, as ``jax.jit`` resolves them.
+
+    ``static_argnames`` given alone also make their parameters' positions static; ``static_argnums`` given
+    alone also make their parameters' names static (so ``f(1., 3)`` and ``f(1., n=3)`` agree).
+    ``optional`` are the positions that may be absent from a call (passed by name or left at a default).
+    """
+
+    argnums: tuple[int, ...]
+    argnames: tuple[str, ...]
+    optional: frozenset[int]
+    names: tuple[tuple[int, str], ...]
+
+
+def resolve_static_args(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] | None,
+    static_argnames: str | Sequence[str] | None,
+) -> StaticArgs:
+    """Normalize and cross-complete static argument positions and names from ``fun``'s signature."""
+    nums = normalize_argnums(static_argnums)
+    names = normalize_argnames(static_argnames)
+    try:
+        parameters = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):  # builtins and other uninspectable callables: nothing to infer
+        return StaticArgs(nums, names, frozenset(), ())
+    positional = [
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    by_name = [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    all_nums = set(nums)
+    all_names = list(names)
+    from_names = set()
+    for i, name in enumerate(positional):
+        if name in names and name in by_name:
+            all_nums.add(i)
+            if i not in nums:
+                from_names.add(i)
+        if i in nums and name in by_name and name not in all_names:
+            all_names.append(name)
+    pairs = tuple((i, name) for i, name in enumerate(positional) if i in all_nums and name in by_name)
+    return StaticArgs(tuple(sorted(all_nums)), tuple(all_names), frozenset(from_names), pairs)
+
+
 def _hashable(value: Any, where: str) -> Hashable:
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_hashable(v, where) for v in value))
@@ -69,23 +125,45 @@ def _hashable(value: Any, where: str) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
-def _leaf_signature(leaf: Any) -> Hashable:
-    if isinstance(leaf, jax.Array):
-        aval: Hashable = leaf.aval
-        return aval
+_WEAK_SCALARS: dict[type, Any] = {float: np.float64, int: np.int64, complex: np.complex128}
+
+
+def leaf_signature(leaf: Any) -> Hashable:
+    """The abstract value ``(shape, dtype, weak_type)`` that selects a program for one argument leaf.
+
+    A value and the tracer JAX makes of it agree: a Python ``float`` is ``((), float32, True)`` outside a
+    trace and inside ``jax.jit``; a NumPy ``float64`` array is ``float32`` when 64-bit mode is off. So a
+    function traced once outside a trace is found again from inside one (no second trace).
+    """
+    kind = type(leaf)
+    if kind in _WEAK_SCALARS:  # Python scalars are weakly typed
+        return ((), jax.dtypes.canonicalize_dtype(_WEAK_SCALARS[kind]), True)
+    if kind is bool:
+        return ((), _BOOL, False)
+    if isinstance(leaf, jax.Array):  # arrays and tracers
+        aval = leaf.aval
+        return (aval.shape, aval.dtype, aval.weak_type)
     if isinstance(leaf, (np.ndarray, np.generic)):
-        return (leaf.shape, leaf.dtype)
-    if isinstance(leaf, (bool, int, float, complex)):
-        return type(leaf).__name__  # Python scalars are weakly typed: only their kind matters
+        return (leaf.shape, jax.dtypes.canonicalize_dtype(leaf.dtype), False)
+    if isinstance(leaf, bool):
+        return ((), _BOOL, False)
+    for base in (int, float, complex):  # subclasses of Python scalars (np.float64 is caught above)
+        if isinstance(leaf, base):
+            return ((), jax.dtypes.canonicalize_dtype(_WEAK_SCALARS[base]), True)
     if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):  # ShapeDtypeStruct and friends
         # Extended dtypes (typed PRNG keys) are not NumPy dtypes.
         dtype = leaf.dtype if jnp.issubdtype(leaf.dtype, jax.dtypes.extended) else np.dtype(leaf.dtype)
-        return (tuple(leaf.shape), dtype, getattr(leaf, "weak_type", False))
+        if not jnp.issubdtype(dtype, jax.dtypes.extended):
+            dtype = jax.dtypes.canonicalize_dtype(dtype)
+        return (tuple(leaf.shape), dtype, bool(getattr(leaf, "weak_type", False)))
     raise TypeError(
         f"An argument leaf of type {type(leaf).__name__} is not a valid JAX type. Pass arrays, scalars "
         "or containers of them as dynamic arguments, or mark the argument static (static_argnums / "
         "static_argnames)."
     )
+
+
+_BOOL = np.dtype(bool)
 
 
 _STATE_ARG_FIX = (
@@ -126,15 +204,24 @@ def split_call(
     static_argnums: tuple[int, ...],
     static_argnames: tuple[str, ...],
     fun_name: str = "function",
+    static: StaticArgs | None = None,
 ) -> SplitCall:
-    """Split a call into static and dynamic parts and compute its signature."""
+    """Split a call into static and dynamic parts and compute its signature.
+
+    ``static`` (from :func:`resolve_static_args`) lets a static position be absent when its argument is
+    passed by name or left at its default.
+    """
     for n in static_argnums:
         if n >= len(args):
+            if static is not None and (
+                n in static.optional or any(i == n and name in kwargs for i, name in static.names)
+            ):
+                continue
             raise ValueError(
                 f"static_argnums contains {n}, but {fun_name} was called with only {len(args)} positional "
                 "argument(s). Pass that argument positionally, or use static_argnames."
             )
-    static_args = tuple((i, args[i]) for i in static_argnums)
+    static_args = tuple((i, args[i]) for i in static_argnums if i < len(args))
     dyn_args = tuple(a for i, a in enumerate(args) if i not in static_argnums) if static_argnums else args
     if static_argnames:
         static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in static_argnames))
@@ -153,7 +240,7 @@ def split_call(
                     _STATE_ARG_FIX,
                 )
             )
-        leaf_sigs.append(_leaf_signature(leaf))
+        leaf_sigs.append(leaf_signature(leaf))
     static_sig = tuple((i, _hashable(v, f"at position {i}")) for i, v in static_args)
     static_kw_sig = tuple((k, _hashable(v, repr(k))) for k, v in static_kwargs)
     signature = (static_sig, static_kw_sig, treedef, tuple(leaf_sigs))

@@ -29,9 +29,8 @@ from . import _compat
 from ._arguments import (
     SplitCall,
     function_name,
-    normalize_argnames,
-    normalize_argnums,
     reject_states_in_output,
+    resolve_static_args,
     split_call,
 )
 from ._program import TracedProgram
@@ -112,8 +111,9 @@ class StatefulFunction:
         if not callable(fun):
             raise TypeError(f"StatefulFunction needs a callable, got {type(fun).__name__}.")
         self.fun = fun
-        self.static_argnums = normalize_argnums(static_argnums)
-        self.static_argnames = normalize_argnames(static_argnames)
+        self._static = resolve_static_args(fun, static_argnums, static_argnames)
+        self.static_argnums = self._static.argnums
+        self.static_argnames = self._static.argnames
         self.axis_env = tuple(axis_env) if axis_env else None
         self.name = name or function_name(fun)
         self.return_only_write = return_only_write
@@ -132,7 +132,7 @@ class StatefulFunction:
     # ------------------------------------------------------------------ tracing
     def split(self, *args: Any, **kwargs: Any) -> SplitCall:
         """Split a call into its signature and dynamic leaves (validating the arguments)."""
-        return split_call(args, kwargs, self.static_argnums, self.static_argnames, self.name)
+        return split_call(args, kwargs, self.static_argnums, self.static_argnames, self.name, self._static)
 
     def get_program(self, *args: Any, **kwargs: Any) -> TracedProgram:
         """The traced program for these arguments (traced on a cache miss)."""

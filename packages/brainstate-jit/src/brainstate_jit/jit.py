@@ -27,7 +27,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
 
-from brainstate_ir import StatefulFunction, TracedProgram, _compat
+from brainstate_ir import StatefulFunction, TracedProgram, _compat, resolve_static_args
 from brainstate_state import GRAPH_EPOCH, TRACE_CONTEXT, InvalidatedValue, State
 
 _EPOCH = GRAPH_EPOCH
@@ -119,12 +119,14 @@ class JittedFunction(Generic[P, R]):
     ) -> None:
         if not callable(fun):
             raise TypeError(f"jit: expected a callable (function or module), got {type(fun).__name__}.")
-        user_static = _shift(static_argnums, 0, "static_argnums")
+        _shift(static_argnums, 0, "static_argnums")  # validates
+        static = resolve_static_args(fun, static_argnums, static_argnames)
+        user_static = static.argnums
         self.origin_fun = fun
         self.stateful_fun = StatefulFunction(
             fun,
             static_argnums=user_static,
-            static_argnames=static_argnames or (),
+            static_argnames=static.argnames,
             name=name,
             return_only_write=True,
         )
@@ -151,7 +153,7 @@ class JittedFunction(Generic[P, R]):
         self.jitted_fun = jax.jit(
             self._named_pure(name or self.stateful_fun.name),
             static_argnums=(0, *_shift(user_static, 2, "static_argnums")),
-            static_argnames=static_argnames,
+            static_argnames=static.argnames or None,
             donate_argnums=_shift(donate_argnums, 2, "donate_argnums"),
             keep_unused=keep_unused,
             inline=inline,
