@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -79,19 +79,107 @@ def test_control_flow_becomes_helpers() -> None:
         assert expected in source, program
 
 
-def test_fn_to_python_code_names_function_and_flattens_pytrees() -> None:
+def assert_trees_equal(expected: Any, actual: Any) -> None:
+    assert jax.tree_util.tree_structure(expected) == jax.tree_util.tree_structure(actual)
+    for e, a in zip(jax.tree_util.tree_leaves(expected), jax.tree_util.tree_leaves(actual), strict=True):
+        assert jnp.asarray(e).dtype == jnp.asarray(a).dtype
+        np.testing.assert_array_equal(e, a)
+
+
+def test_fn_to_python_code_keeps_the_signature_of_pytree_arguments() -> None:
     def lif(state: dict[str, jax.Array], current: jax.Array) -> Any:
         v = state["v"] + 0.1 * (-state["v"] + current)
         return {"v": jnp.where(v > 1.0, 0.0, v), "spike": v > 1.0}
 
     state = {"v": jnp.array([0.5, 1.2])}
     source = fn_to_python_code(lif, state, jnp.array([2.0, 2.0]))
-    assert "def lif(a, b):" in source
-    spike, v = compile_source(source, "lif")(state["v"], jnp.array([2.0, 2.0]))  # dict leaves sorted by key
-    expected = lif(state, jnp.array([2.0, 2.0]))
-    np.testing.assert_array_equal(v, expected["v"])
-    np.testing.assert_array_equal(spike, expected["spike"])
+    assert "def lif(state, current):" in source
+    generated = compile_source(source, "lif")
+    # Called as the original is, several times, with NumPy and jax arrays: same pytree, same numbers.
+    for v, i in [([0.5, 1.2], [2.0, 2.0]), ([0.0, 3.0], [-1.0, 0.5]), ([1.0, 1.0], [9.0, 0.0])]:
+        args = ({"v": np.asarray(v, np.float32)}, jnp.asarray(i, jnp.float32))
+        assert_trees_equal(lif(*args), generated(*args))
     assert "generated_function" in fn_to_python_code(lambda x: x + 1.0, 1.0)
+
+
+class Params(NamedTuple):
+    w: jax.Array
+    b: jax.Array
+
+
+def test_fn_to_python_code_with_tuples_named_tuples_keywords_and_varargs() -> None:
+    def layer(params, xs, *extra, scale, **options):  # type: ignore[no-untyped-def]
+        first, (second,) = xs
+        y = jnp.tanh(first @ params.w + params.b) * scale + second
+        return (y, [y.sum(), options["shift"] + extra[0]], None)
+
+    params = Params(jnp.ones((3, 2)), jnp.zeros(2))
+    args = (params, (jnp.arange(3.0), (jnp.ones(2),)), 1.5)
+    kwargs = {"scale": 2.0, "shift": jnp.float32(0.25)}
+    source = fn_to_python_code(layer, *args, **kwargs)
+    assert "def layer(params, xs, *extra, scale, **options):" in source
+    assert "params.w" in source and "xs[1][0]" in source and "options['shift']" in source
+    generated = compile_source(source, "layer")
+    for trial in range(3):
+        params = Params(jnp.full((3, 2), 0.1 * trial), jnp.arange(2.0))
+        args = (params, (jnp.arange(3.0) - trial, (np.ones(2, np.float32),)), 1.5 + trial)
+        kwargs = {"scale": 2.0 - trial, "shift": jnp.float32(trial)}
+        assert_trees_equal(layer(*args, **kwargs), generated(*args, **kwargs))
+
+
+def test_fn_to_python_code_parameter_names_never_clash_with_generated_names() -> None:
+    def f(b, a, *, c):  # type: ignore[no-untyped-def]
+        return (a - b) * c, a + 1.0
+
+    source = fn_to_python_code(f, 1.0, 2.0, c=3.0)
+    generated = compile_source(source, "f")
+    assert_trees_equal(f(4.0, 10.0, c=0.5), generated(4.0, 10.0, c=0.5))
+    assert_trees_equal(f(b=4.0, a=10.0, c=0.5), generated(b=4.0, a=10.0, c=0.5))
+
+    def positional_only(x, /, y):  # type: ignore[no-untyped-def]
+        return x * y
+
+    source = fn_to_python_code(positional_only, 2.0, 3.0)
+    assert "def positional_only(x, /, y):" in source
+    assert float(compile_source(source, "positional_only")(4.0, y=5.0)) == 20.0
+
+
+def test_fn_to_python_code_custom_pytree_nodes_are_read_by_flattening() -> None:
+    # A custom node whose keys are no attributes: its leaves are read with jax.tree_util.
+    point = jax.tree_util.Partial(jnp.add, jnp.float32(1.0))
+
+    def f(p, x):  # type: ignore[no-untyped-def]
+        return {"y": p(x)}, Params(x, x * 2.0)
+
+    source = fn_to_python_code(f, point, jnp.float32(2.0))
+    assert "jax.tree_util.tree_leaves(p)" in source
+    out = compile_source(source, "f")(jax.tree_util.Partial(jnp.add, jnp.float32(5.0)), jnp.float32(2.0))
+    assert out == ({"y": 7.0}, (2.0, 4.0))  # the named tuple comes back as a plain tuple
+
+
+def test_fn_to_python_code_rejects_parameters_shadowing_modules() -> None:
+    def f(np, x):  # type: ignore[no-untyped-def]
+        return x * np
+
+    with pytest.raises(
+        ValueError, match="parameter 'np' of 'f' has the name of a module.*rename the parameter"
+    ):
+        fn_to_python_code(f, 1.0, 2.0)
+
+
+def test_dynamic_slices_are_lax_calls_with_their_index_operands() -> None:
+    def window(x, i):  # type: ignore[no-untyped-def]
+        piece = jax.lax.dynamic_slice(x, (i,), (2,)) * 2.0
+        return jax.lax.dynamic_update_slice(x, piece, (i + 1,)), x[i], x.at[i].set(-1.0)
+
+    x = jnp.arange(6.0)
+    source = fn_to_python_code(window, x, 1)
+    assert "lax.dynamic_slice(a, (" in source.replace("x, (", "a, (") and ", (2,))" in source
+    assert "lax.dynamic_update_slice(" in source
+    generated = compile_source(source, "window")
+    for i in [0, 1, 3, 4, -2, np.int32(2)]:  # Python and NumPy ints, negative and clamped indices
+        assert_trees_equal(window(x, i), generated(x, i))
+        assert_trees_equal(jax.jit(window)(x, i), jax.jit(generated)(x, i))
 
 
 def test_literals_keep_dtype_and_special_values() -> None:

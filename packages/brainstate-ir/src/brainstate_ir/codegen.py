@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._codegen_interface import Interface, build_interface
 from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
 
 __all__ = [
@@ -71,7 +72,7 @@ def register_prim_handler(prim_name: str, handler: PrimHandler) -> None:
     _HANDLERS[prim_name] = handler
 
 
-def _names() -> Iterator[str]:
+def _names(taken: frozenset[str] = frozenset()) -> Iterator[str]:
     letters = "abcdefghijklmnopqrstuvwxyz"
     n = 0
     while True:
@@ -82,7 +83,7 @@ def _names() -> Iterator[str]:
             if k < 0:
                 break
         n += 1
-        if name not in _RESERVED:
+        if name not in _RESERVED and name not in taken:
             yield name
 
 
@@ -183,26 +184,41 @@ class CodegenContext:
 
 
 def _function_source(
-    ctx: CodegenContext, program: Jaxpr | ClosedJaxpr, name: str, always_tuple: bool
+    ctx: CodegenContext,
+    program: Jaxpr | ClosedJaxpr,
+    name: str,
+    always_tuple: bool,
+    interface: Interface | None = None,
 ) -> list[str]:
     consts: list[Any] | None = None
     if isinstance(program, ClosedJaxpr):
         jaxpr, consts = program.jaxpr, list(program.consts)
     else:
         jaxpr = program
-    names = _names()
+    names = _names(interface.names if interface is not None else frozenset())
     env: dict[Var, str] = {}
+    body: list[str] = []
     if consts is not None:
         env.update((v, ctx.constant(c)) for v, c in zip(jaxpr.constvars, consts, strict=True))
-        params = [env.setdefault(v, next(names)) for v in jaxpr.invars]
-    else:
-        params = [env.setdefault(v, next(names)) for v in [*jaxpr.constvars, *jaxpr.invars]]
+    flat = list(jaxpr.invars) if consts is not None else [*jaxpr.constvars, *jaxpr.invars]
+    if interface is None:
+        header = ", ".join(env.setdefault(v, next(names)) for v in flat)
+    else:  # the traced function's own parameters, unpacked into the flat inputs
+        header = interface.header
+        for position, source in sorted(interface.leaf_exprs.items()):
+            if source in interface.names:
+                env[flat[position]] = source  # the parameter is the leaf: use it directly
+            else:
+                body.append(f"{env.setdefault(flat[position], next(names))} = {source}")
+        for source, positions in interface.unpacks:
+            targets = [env.setdefault(flat[p], next(names)) for p in positions]
+            comma = "," if len(targets) == 1 else ""
+            body.append(f"{', '.join(targets)}{comma} = jax.tree_util.tree_leaves({source})")
 
     def read(atom: Any) -> str:
         return ctx.literal(atom) if isinstance(atom, Literal) else env[atom]
 
     saved, ctx._pending = ctx._pending, []
-    body: list[str] = []
     for eqn in jaxpr.eqns:
         handler = _HANDLERS.get(eqn.primitive.name)
         if handler is None:
@@ -221,11 +237,13 @@ def _function_source(
             body.append(f"{outs[0]} = {expr}")
     ctx._pending = saved
     results = [read(a) for a in jaxpr.outvars]
-    if always_tuple or len(results) != 1:
+    if interface is not None and interface.output is not None:
+        body.append(f"return {interface.output(results)}")
+    elif always_tuple or len(results) != 1:
         body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
     else:
         body.append(f"return {results[0]}")
-    return [f"def {name}({', '.join(params)}):", *(f"    {line}" for line in body)]
+    return [f"def {name}({header}):", *(f"    {line}" for line in body)]
 
 
 def jaxpr_to_python_code(jaxpr: Jaxpr | ClosedJaxpr, fn_name: str = "generated_function") -> str:
@@ -269,8 +287,21 @@ def jaxpr_to_python_code(jaxpr: Jaxpr | ClosedJaxpr, fn_name: str = "generated_f
         raise TypeError(f"jaxpr_to_python_code expects a Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}.")
     if not (isinstance(fn_name, str) and fn_name.isidentifier() and not keyword.iskeyword(fn_name)):
         raise ValueError(f"jaxpr_to_python_code: fn_name must be a Python identifier, got {fn_name!r}.")
+    return _module_source(jaxpr, fn_name, None)
+
+
+def _module_source(jaxpr: Jaxpr | ClosedJaxpr, fn_name: str, interface: Interface | None) -> str:
     ctx = CodegenContext()
-    main = _function_source(ctx, jaxpr, fn_name, always_tuple=False)
+    main = _function_source(ctx, jaxpr, fn_name, always_tuple=False, interface=interface)
+    if interface is not None:
+        module_names = {line.split(" = ")[0] for line in ctx.constants}
+        module_names |= {f[0][4 : f[0].index("(")] for f in ctx.functions}
+        clash = sorted(interface.names & module_names)
+        if clash:
+            raise ValueError(
+                f"fn_to_python_code: parameter {clash[0]!r} of {fn_name!r} has the name of a module-level "
+                "helper of the generated code; rename the parameter."
+            )
     header = ["import jax", "import jax.numpy as jnp", "from jax import lax", "import numpy as np"]
     blocks = ["\n".join(header)]
     if ctx.constants:
@@ -282,41 +313,63 @@ def jaxpr_to_python_code(jaxpr: Jaxpr | ClosedJaxpr, fn_name: str = "generated_f
 def fn_to_python_code(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     """Trace ``fn`` on example arguments and return Python source computing it.
 
-    The generated function is named after ``fn`` (``generated_function`` for lambdas) and takes the
-    flattened leaves of ``args``/``kwargs``, in ``jax.tree_util`` order; it returns the flattened
-    outputs (a single value when there is one).
+    The generated function is named after ``fn`` (``generated_function`` for lambdas) and has ``fn``'s
+    own signature, restricted to the parameters the example call passes (the others keep their default,
+    baked into the program): call it as you call ``fn``. It reads the array leaves out of pytree
+    arguments (``state['v']``) and returns the outputs in their structure of dicts, lists and tuples
+    (named tuples come back as plain tuples). Leaves inside a custom pytree node are read with
+    ``jax.tree_util.tree_leaves``; an output containing a custom pytree node is returned as its flat
+    leaves, as is every output when ``fn`` has no Python signature (then the parameters are the flat
+    leaves of ``args``/``kwargs`` in ``jax.tree_util`` order). The generated function has one program: it
+    is specific to the shapes and dtypes of the example arguments.
 
     Parameters
     ----------
     fn : callable
         A JAX-traceable function.
     *args, **kwargs
-        Example arguments (arrays or their ``jax.ShapeDtypeStruct``).
+        Example arguments (arrays, Python scalars, pytrees of them, or ``jax.ShapeDtypeStruct``).
 
     Returns
     -------
     str
         The module source (see :func:`jaxpr_to_python_code`).
 
+    Raises
+    ------
+    ValueError
+        If a parameter of ``fn`` has the name of a module the generated code uses (``jax``, ``jnp``,
+        ``lax``, ``np``) or of one of its module-level helpers.
+
     Examples
     --------
     >>> import jax.numpy as jnp
     >>> from brainstate_ir.codegen import fn_to_python_code
-    >>> def step(v, i):
-    ...     return v + 0.1 * (-v + i)
-    >>> print(fn_to_python_code(step, 0.0, 1.0).split("\\n\\n\\n")[-1].strip())
-    def step(a, b):
-        c = lax.neg(a)
-        d = lax.add(c, b)
+    >>> def step(state, i):
+    ...     v = state["v"] + 0.1 * (-state["v"] + i)
+    ...     return {"v": v, "spike": v > 1.0}
+    >>> source = fn_to_python_code(step, {"v": jnp.zeros(2)}, 1.0)
+    >>> print(source.split("\\n\\n\\n")[-1].strip())
+    def step(state, i):
+        a = state['v']
+        b = lax.neg(a)
+        c = lax.convert_element_type(i, jnp.float32)
+        d = lax.add(b, c)
         e = lax.mul(np.float32(0.1), d)
         f = lax.add(a, e)
-        return f
+        g = lax.gt(f, np.float32(1.0))
+        return {'spike': g, 'v': f}
+    >>> namespace = {}
+    >>> exec(source, namespace)
+    >>> namespace["step"]({"v": jnp.ones(2)}, 3.0)["v"]
+    Array([1.2, 1.2], dtype=float32)
     """
-    closed = jax.make_jaxpr(fn)(*args, **kwargs)
+    closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(*args, **kwargs)
     name = getattr(fn, "__name__", "")
     if not name.isidentifier() or keyword.iskeyword(name):
         name = "generated_function"
-    return jaxpr_to_python_code(closed, fn_name=name)
+    interface = build_interface(fn, args, kwargs, out_shape, len(closed.jaxpr.outvars))
+    return _module_source(closed, name, interface)
 
 
 from . import _codegen_rules  # noqa: E402, F401 - registers the built-in handlers (after the API above)
