@@ -186,18 +186,30 @@ def test_backup_and_restore() -> None:
     rng.restore_key()
 
 
-def test_self_assign_multi_keys() -> None:
+def test_self_assign_multi_keys_splits_the_key_and_restore_returns_to_it() -> None:
+    # The keys are split(key, n) (numbers pinned from the reference implementation, seed 0), and the key
+    # saved by the backup is the key from before the call, so restore_key() rewinds the stream to it.
+    random.seed(0)
+    random.self_assign_multi_keys(3)
+    assert key_data(random.get_key()) == [
+        [1797259609, 2579123966],
+        [928981903, 3453687069],
+        [4146024105, 2718843009],
+    ]
+    random.restore_key()
+    assert key_data(random.get_key()) == [0, 0]
     rng = RandomState(3)
-    keys = jax.random.split(jax.random.key(3), 5)
     rng.self_assign_multi_keys(4)
-    assert rng.value.shape == (4,)
-    assert key_data(rng.value) == key_data(keys[1:])
+    assert key_data(rng.value) == key_data(jax.random.split(jax.random.key(3), 4))
+    with pytest.raises(ValueError, match="previous backup is still saved"):
+        rng.backup_key()
     rng.restore_key()
-    assert key_data(rng.value) == key_data(keys[0])
+    assert key_data(rng.value) == key_data(jax.random.key(3))
     rng.self_assign_multi_keys(2, backup=False)
-    assert key_data(rng.value) == key_data(jax.random.split(keys[0], 2))
+    assert key_data(rng.value) == key_data(jax.random.split(jax.random.key(3), 2))
     with pytest.raises(ValueError, match="no key was backed up"):
         rng.restore_key()
+    assert key_data(rng.value) == key_data(jax.random.split(jax.random.key(3), 2))
 
 
 def test_clone_is_independent_and_advances_the_source() -> None:

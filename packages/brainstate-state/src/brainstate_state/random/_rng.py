@@ -261,10 +261,10 @@ class RandomState(State[Any], ContinuousMixin, LocationScaleMixin, DiscreteMixin
         self.value = backup
 
     def self_assign_multi_keys(self, n: int, backup: bool = True) -> None:
-        """Replace the key by an array of ``n`` keys (e.g. one per vmap lane).
+        """Replace the key by ``jax.random.split(key, n)``, an array of ``n`` keys (e.g. one per vmap lane).
 
-        With ``backup=True`` an extra key is split off and saved, and :meth:`restore_key` returns the state
-        to a single key afterwards.
+        With ``backup=True`` the current key is saved first, and :meth:`restore_key` returns the state to
+        it afterwards (the stream then continues as if the call had not happened).
 
         Examples
         --------
@@ -288,11 +288,8 @@ class RandomState(State[Any], ContinuousMixin, LocationScaleMixin, DiscreteMixin
                             "call restore_key() first.",
                         )
                     )
-                keys = jax.random.split(self.value, int(n) + 1)
-                self._backup = keys[0]
-                self.value = keys[1:]
-            else:
-                self.value = jax.random.split(self.value, int(n))
+                self._backup = self.value
+            self.value = jax.random.split(self.value, int(n))
 
     def clone(self) -> RandomState:
         """An independent RandomState seeded from a key split off this one (advances this stream).
