@@ -89,3 +89,93 @@ def test_without_pydot_raises_import_error_naming_the_extra(monkeypatch: pytest.
 def test_rejects_non_jaxpr() -> None:
     with pytest.raises(TypeError, match="draw_dot_graph expects a ClosedJaxpr or Jaxpr, got str"):
         draw_dot_graph("x")
+
+
+def declared_nodes_and_edges(graph: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """Node declarations and edges of the DOT source, parsed back (as graphviz reads it)."""
+    (parsed,) = pydot.graph_from_dot_data(graph.to_string())
+    nodes: list[str] = []
+    edges: list[tuple[str, str]] = []
+
+    def walk(g: Any) -> None:
+        nodes.extend(n.get_name() for n in g.get_nodes() if n.get_name() not in ("node", "edge", "graph"))
+        edges.extend((e.get_source(), e.get_destination()) for e in g.get_edges())
+        for sub in g.get_subgraphs():
+            walk(sub)
+
+    walk(parsed)
+    return nodes, edges
+
+
+def cluster_labels(graph: Any) -> list[str]:
+    found = []
+    for sub in graph.get_subgraphs():
+        found.append(str(sub.get_label()).strip('"'))
+        found += cluster_labels(sub)
+    return found
+
+
+def scan_with_literals(x: jax.Array) -> Any:
+    def body(carry: Any, xs: jax.Array) -> Any:
+        return (carry[0] * x + 1.0, carry[1] + 2), (xs * 0.5, 3.0)
+
+    return jax.lax.scan(body, (x, 2), jnp.arange(3.0))
+
+
+def jit_literals_and_duplicates(x: jax.Array) -> Any:
+    inner = jax.jit(lambda a, b, c: (a * b + c, 1.0))
+    return inner(x, x, 2.0), jax.lax.cond(x > 0, lambda v: v * 2.0, lambda v: v - 1.0, 3.0), x, x, 5.0
+
+
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("program", ["lif_scan", "while", "cond", "jit_nested", "random", "literals", "dup"])
+def test_every_edge_joins_nodes_declared_exactly_once(program: str, collapse: bool) -> None:
+    if program == "literals":
+        closed = jax.make_jaxpr(scan_with_literals)(1.5)
+    elif program == "dup":
+        closed = jax.make_jaxpr(jit_literals_and_duplicates)(1.5)
+    else:
+        closed = traced(program)[0]
+    nodes, edges = declared_nodes_and_edges(draw_dot_graph(closed, collapse_primitives=collapse))
+    assert len(nodes) == len(set(nodes)), "a node is declared twice"
+    dangling = [e for e in edges if e[0] not in nodes or e[1] not in nodes]
+    assert dangling == [], "edges to undeclared nodes"
+    # Every node is connected to something.
+    assert set(nodes) == {end for edge in edges for end in edge}
+
+
+def test_literal_operands_of_nested_bodies_are_declared() -> None:
+    graph = draw_dot_graph(jax.make_jaxpr(jit_literals_and_duplicates)(1.5), collapse_primitives=False)
+    names = [n.split("\n")[0] for n in labels(graph)]
+    assert "2.0" in names and "3.0" in names and "5.0" in names  # jit, cond operands and an output
+
+
+def test_duplicated_input_is_declared_once_and_feeds_each_use() -> None:
+    graph = draw_dot_graph(jax.make_jaxpr(jit_literals_and_duplicates)(1.5), collapse_primitives=False)
+    inputs = [n for n in graph.get_nodes() if str(n.get_label()).strip('"').startswith("in 0")]
+    assert len(inputs) == 1
+    (x,) = inputs
+    uses = [e for e in graph.get_edges() if e.get_source() == x.get_name()]
+    assert len(uses) >= 5  # twice into jit, once into the cond predicate, twice to the outputs
+
+
+def test_jaxpr_listing_the_same_input_twice_declares_it_once() -> None:
+    from brainstate_ir._compat import Jaxpr, make_debug_info
+
+    inner = jax.make_jaxpr(lambda v: v * 2.0)(1.0).jaxpr
+    (v,) = inner.invars
+    doubled = Jaxpr(inner.constvars, [v, v], inner.outvars, inner.eqns, debug_info=make_debug_info("f", 2, 1))
+    graph = draw_dot_graph(doubled)
+    nodes, edges = declared_nodes_and_edges(graph)
+    assert len(nodes) == len(set(nodes)) and all(a in nodes and b in nodes for a, b in edges)
+    assert "in 0, 1\nf32[]" in labels(graph)
+
+
+def test_scan_body_inputs_are_grouped_in_labelled_const_carry_and_xs_clusters() -> None:
+    graph = draw_dot_graph(jax.make_jaxpr(scan_with_literals)(1.5), collapse_primitives=False)
+    assert {"consts", "carry", "xs"} <= set(cluster_labels(graph))
+    names = [n.split("\n")[0] for n in labels(graph)]
+    assert {"const 0", "carry 0", "carry 1", "x 0"} <= set(names)
+    closed, _ = traced("while")
+    graph = draw_dot_graph(closed, collapse_primitives=False)
+    assert cluster_labels(graph).count("carry") == 2  # the cond and the body of the while loop

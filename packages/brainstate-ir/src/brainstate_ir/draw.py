@@ -12,7 +12,7 @@ from typing import Any
 
 import jax
 
-from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
+from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, scan_num_consts_carry
 
 __all__ = ["draw", "draw_dot_graph", "view_pydot"]
 
@@ -49,6 +49,26 @@ def _subjaxprs(eqn: JaxprEqn) -> list[tuple[str, Jaxpr]]:
     return found
 
 
+def _input_roles(eqn: JaxprEqn, key: str, count: int) -> list[tuple[str, str]]:
+    """(group, label) of each of the ``count`` inputs of the body ``key`` of ``eqn``.
+
+    Loop bodies split their inputs into ``consts`` (loop invariants), ``carry`` and ``xs`` (scanned
+    slices); a group named ``""`` is drawn without a cluster of its own.
+    """
+    name = eqn.primitive.name
+    if name == "scan":
+        nc, ncarry = scan_num_consts_carry(eqn.params)
+        sizes = [("consts", "const", nc), ("carry", "carry", ncarry), ("xs", "x", count - nc - ncarry)]
+    elif name == "while":
+        nc = eqn.params["cond_nconsts" if key == "cond_jaxpr" else "body_nconsts"]
+        sizes = [("consts", "const", nc), ("carry", "carry", count - nc)]
+    elif name == "cond":
+        sizes = [("", "operand", count)]
+    else:
+        sizes = [("", "in", count)]
+    return [(group, f"{prefix} {i}") for group, prefix, n in sizes for i in range(n)]
+
+
 def _operands(eqn: JaxprEqn, key: str, count: int) -> list[Any]:
     """The equation's operands that feed the ``count`` inputs of its body ``key``."""
     if eqn.primitive.name == "while":
@@ -57,6 +77,14 @@ def _operands(eqn: JaxprEqn, key: str, count: int) -> list[Any]:
         return [*consts, *eqn.invars[nc + nb :]]
     # cond: the index comes first; jit, scan, remat, custom derivatives: one operand per body input.
     return list(eqn.invars[len(eqn.invars) - count :])
+
+
+def _join(labels: list[str]) -> str:
+    """``['in 0', 'in 1'] -> 'in 0, 1'``; labels with different prefixes are listed whole."""
+    prefixes = {label.rpartition(" ")[0] for label in labels}
+    if len(prefixes) == 1:
+        return f"{prefixes.pop()} {', '.join(label.rpartition(' ')[2] for label in labels)}"
+    return ", ".join(labels)
 
 
 class _GraphBuilder:
@@ -81,6 +109,16 @@ class _GraphBuilder:
         if isinstance(atom, Literal):
             return self.add_node(graph, self.label(str(atom.val), atom), "literal")
         return producers[atom]
+
+    def add_inputs(self, places: list[tuple[Any, str]], variables: list[Var], kind: str) -> dict[Var, str]:
+        """One node per input variable, in ``places[i] = (graph, label)``; a variable listed twice is declared
+        once, labelled with all its positions (``in 0, 1``)."""
+        labels: dict[Var, list[str]] = {}
+        where: dict[Var, Any] = {}
+        for (graph, label), v in zip(places, variables, strict=True):
+            where.setdefault(v, graph)
+            labels.setdefault(v, []).append(label)
+        return {v: self.add_node(where[v], self.label(_join(parts), v), kind) for v, parts in labels.items()}
 
     def add_jaxpr(self, graph: Any, jaxpr: Jaxpr, producers: dict[Var, str]) -> None:
         """Add the equations of ``jaxpr``; ``producers`` maps its in/constvars to nodes already drawn."""
@@ -107,9 +145,16 @@ class _GraphBuilder:
         result = self.add_node(graph, name, "nested")
         for key, inner in subs:
             cluster = self.pydot.Cluster(self.node_id(), label=f"{name}: {key}", style="dashed")
-            inner_producers: dict[Var, str] = {}
-            for v in [*inner.constvars, *inner.invars]:
-                inner_producers[v] = self.add_node(cluster, self.label("in", v), "input")
+            closed = [("", f"closed const {i}") for i in range(len(inner.constvars))]
+            roles = closed + _input_roles(eqn, key, len(inner.invars))
+            groups: dict[str, Any] = {}
+            for group, _ in roles:
+                if group and group not in groups:
+                    groups[group] = self.pydot.Cluster(self.node_id(), label=group, style="dotted")
+            inputs = [(groups.get(group, cluster), label) for group, label in roles]
+            inner_producers = self.add_inputs(inputs, [*inner.constvars, *inner.invars], "input")
+            for sub in groups.values():
+                cluster.add_subgraph(sub)
             for atom, v in zip(_operands(eqn, key, len(inner.invars)), inner.invars, strict=False):
                 graph.add_edge(
                     self.pydot.Edge(self.source(graph, atom, producers), inner_producers[v], style="dotted")
@@ -129,7 +174,10 @@ def draw_dot_graph(
     Inputs (blue), consts (grey) and outputs (green) are boxes; equations are ellipses labelled with
     their primitive (and function name for jit/custom-derivative calls); edges follow the values.
     An equation holding sub-jaxprs (jit, cond, while, scan, remat, custom derivatives) is one node
-    when ``collapse_primitives`` is true, else its bodies are drawn in dashed clusters.
+    when ``collapse_primitives`` is true, else its bodies are drawn in dashed clusters, fed by the
+    equation's operands; loop bodies group their inputs in clusters labelled ``consts``, ``carry`` and
+    ``xs``. Every literal operand gets a node of its own, and an input variable listed twice is one
+    node (``in 0, 1``).
 
     Parameters
     ----------
@@ -164,11 +212,12 @@ def draw_dot_graph(
         raise TypeError(f"draw_dot_graph expects a ClosedJaxpr or Jaxpr, got {type(closed_jaxpr).__name__}.")
     graph = pydot.Dot(graph_type="digraph", rankdir="TB")
     builder = _GraphBuilder(pydot, collapse_primitives, show_avals)
-    producers: dict[Var, str] = {}
-    for i, v in enumerate(jaxpr.constvars):
-        producers[v] = builder.add_node(graph, builder.label(f"const {i}", v), "const")
-    for i, v in enumerate(jaxpr.invars):
-        producers[v] = builder.add_node(graph, builder.label(f"in {i}", v), "input")
+    producers = builder.add_inputs(
+        [(graph, f"const {i}") for i in range(len(jaxpr.constvars))], jaxpr.constvars, "const"
+    )
+    producers.update(
+        builder.add_inputs([(graph, f"in {i}") for i in range(len(jaxpr.invars))], jaxpr.invars, "input")
+    )
     builder.add_jaxpr(graph, jaxpr, producers)
     for i, atom in enumerate(jaxpr.outvars):
         node = builder.add_node(graph, builder.label(f"out {i}", atom), "output")
