@@ -237,6 +237,18 @@ def test_eager_program_takes_states_as_arguments_not_constants():
 
     for_loop(step, jnp.ones((3, 64)))
     (entry,) = _eager_cache._CACHE.values()
-    program = entry.compiled.stateful.get_program((jnp.ones((3, 64)),))
-    assert w in program.read_states and h in program.write_states
-    assert all(np.size(c) < 64 for c in program.jaxpr.consts)
+    assert all(np.size(c) < 64 for c in entry.jaxpr.consts)
+    assert len(entry.jaxpr.jaxpr.invars) == 3  # xs, h, w
+    compiles = _eager_cache.eager_cache_info()["compiles"]
+    w.value = jnp.full((64, 64), 0.5, jnp.float32)  # a new value of the same type: the same executable
+    h.value = jnp.zeros(64)
+    ys = for_loop(step, jnp.ones((3, 64)))
+    assert _eager_cache.eager_cache_info()["compiles"] == compiles
+
+    def body(hv, x):
+        hv = jnp.tanh(hv @ jnp.full((64, 64), 0.5) + x)
+        return hv, hv.sum()
+
+    h_ref, ys_ref = jax.lax.scan(body, jnp.zeros(64), jnp.ones((3, 64)))
+    np.testing.assert_allclose(ys, ys_ref, rtol=1e-5)
+    np.testing.assert_allclose(h.value, h_ref, rtol=1e-5)

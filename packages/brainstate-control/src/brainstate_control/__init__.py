@@ -4,7 +4,8 @@ Conditionals (``cond``, ``switch``, ``ifelse``), while loops (``while_loop``, ``
 and for loops (``scan``, ``for_loop`` and their ``checkpointed_`` variants) and a ``ProgressBar`` for
 compiled loops. The user functions may read and write any ``State``: written States flow through the JAX
 primitive and hold their new values afterwards, read-only States enter the compiled program once as
-inputs. Calls made outside any trace are compiled once and cached (see ``eager_cache_info``).
+inputs. Calls made outside any trace run the user functions' Python again (so they see the current
+attributes and globals) and reuse one compiled executable per distinct program (see ``eager_cache_info``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every branch is traced once. The States written by any branch are outputs of the conditional: a branch
 returns its new value for the States it writes and passes through the incoming value of the States only
-other branches write. States that no branch writes are inputs only. Eager calls are compiled once and
-cached; under ``jax.disable_jit()`` with a concrete predicate only the chosen branch runs.
+other branches write. States that no branch writes are inputs only. Eager calls trace the branches again
+and reuse the executable compiled for the same program; under ``jax.disable_jit()`` with a concrete predicate only the chosen branch runs.
 """
 
 from __future__ import annotations

@@ -1,151 +1,111 @@
-"""Eager calls of control flow reuse their trace and their compiled program.
+"""Eager calls of control flow: traced on every call, compiled once per distinct program.
 
-Called outside any trace, ``for_loop(step, xs)`` would otherwise trace ``step`` and compile a fresh XLA
-loop on every call (the reference does: ~68 ms per call for a 16-neuron, 100-step loop). Here an eager
-call looks up a small cache keyed on the user functions (held by weak reference, so the cache never keeps
-them alive) and the static options. The entry is a compiled wrapper: a ``StatefulFunction`` over the inline
-implementation plus one ``jax.jit`` of its pure program, so a repeated call costs one signature check and
-one jit dispatch. States are arguments of the compiled program, never baked-in constants.
+Called outside any trace, ``for_loop(step, xs)`` must give exactly what a fresh trace gives: the current
+values of plain attributes (``self.tau``), globals and closures, and the States that exist now. So every
+eager call traces the user functions again (milliseconds) and only the XLA compilation (the expensive
+part) is cached: compiled executables are keyed on the canonical traced program (``program_key``: the
+computation, its input types and its written States' layout), and the program's captured constants and
+State values are arguments of the executable. The same function called again, a fresh lambda with the same
+body, or a module whose States were re-created with the same shapes all reuse one executable; a changed
+plain attribute (a different constant in the program) gives a different program and the right numbers.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import jax
 
-from brainstate_ir import StatefulFunction, TracedProgram
+from brainstate_ir import StatefulFunction, _compat
+
+from ._program_key import program_key
 
 __all__ = ["cached_eager_call", "eager_cache_clear", "eager_cache_info"]
 
 _MAX_ENTRIES = 256
 
 
-def _run_program(program: TracedProgram, state_values: list[Any], leaves: list[Any]) -> Any:
-    return program.evaluate(leaves, state_values)
-
-
-class _CompiledCall:
-    """One compiled control-flow call: trace via a StatefulFunction, run via one ``jax.jit``."""
-
-    def __init__(self, fun: Callable[..., Any], name: str) -> None:
-        self.stateful = StatefulFunction(fun, name=name)
-        # The program is a static argument (hashed by identity): a retrace (new States, changed shapes)
-        # gives a new program and so a new compilation, never a stale one.
-        self.jitted = jax.jit(_run_program, static_argnums=0)
-
-    def __call__(self, *args: Any) -> Any:
-        call = self.stateful.split(*args)
-        program = self.stateful.program_for(call)
-        state_values = [state.value for state in program.states]
-        out, new_values = self.jitted(program, state_values, call.leaves)
-        for state, value in zip(program.write_states, new_values, strict=True):
-            state.value = value
-        return out
-
-
 class _Entry:
-    __slots__ = ("compiled", "refs")
+    """A compiled program: the representative traced ``jaxpr`` and its ``jax.jit`` executable."""
 
-    def __init__(self, compiled: _CompiledCall, refs: tuple[Callable[[], Any], ...]) -> None:
-        self.compiled = compiled
-        self.refs = refs
+    __slots__ = ("executable", "jaxpr")
+
+    def __init__(self, jaxpr: _compat.ClosedJaxpr) -> None:
+        self.jaxpr = jaxpr
+        self.executable = _executable(jaxpr.jaxpr)
 
 
 _CACHE: OrderedDict[Hashable, _Entry] = OrderedDict()
 _LOCK = threading.RLock()
-_STATS = {"hits": 0, "misses": 0, "uncacheable": 0}
+_STATS = {"hits": 0, "misses": 0, "compiles": 0}
 
 
-def _weak(fun: Callable[..., Any]) -> tuple[Hashable, Callable[[], Any], Any] | None:
-    """``(key, dereference, object_to_watch)`` for ``fun``, or ``None`` if it cannot be weakly referenced."""
-    self_obj = getattr(fun, "__self__", None)
-    func = getattr(fun, "__func__", None)
-    try:
-        if self_obj is not None and func is not None:  # bound method: a new object on every attribute access
-            ref: Callable[[], Any] = weakref.WeakMethod(fun)
-            return ("method", id(self_obj), id(func)), ref, self_obj
-        ref = weakref.ref(fun)
-        return ("function", id(fun)), ref, fun
-    except TypeError:
-        return None
+def _executable(jaxpr: _compat.Jaxpr) -> Callable[..., Any]:
+    """One ``jax.jit`` of ``jaxpr`` with its constants as arguments (compiled on its first call)."""
+
+    def run(consts: list[Any], leaves: list[Any]) -> list[Any]:
+        return jax.core.eval_jaxpr(jaxpr, consts, *leaves)
+
+    return jax.jit(run)
 
 
-def _same(alive: Any, fun: Callable[..., Any]) -> bool:
-    # A WeakMethod rebuilds the bound method on every dereference: compare by (self, func) equality.
-    return alive is fun or (hasattr(fun, "__self__") and alive == fun)
-
-
-def _evict(key: Hashable) -> None:
+def compiled_program(closed: _compat.ClosedJaxpr) -> Callable[..., Any]:
+    """The cached executable running any program with the same key as ``closed``: ``(consts, leaves)``."""
+    key = program_key(closed)
     with _LOCK:
-        _CACHE.pop(key, None)
+        entry = _CACHE.get(key)
+        if entry is not None:
+            _CACHE.move_to_end(key)
+            _STATS["hits"] += 1
+            return entry.executable
+        _STATS["misses"] += 1
+        _STATS["compiles"] += 1
+        entry = _CACHE[key] = _Entry(closed)
+        while len(_CACHE) > _MAX_ENTRIES:
+            _CACHE.popitem(last=False)
+    return entry.executable
 
 
 def cached_eager_call(
     kind: str,
     funs: Sequence[Callable[..., Any]],
-    static: Hashable,
+    static: Any,
     impl: Callable[..., Any],
     args: tuple[Any, ...],
 ) -> Any:
-    """Run ``impl(funs, static, *args)`` through a cached compiled wrapper.
+    """Run ``impl(funs, static, *args)`` eagerly: trace it now, run a compiled executable of its program.
 
-    ``impl`` is the inline (traceable) implementation; it is traced once per argument signature and
-    compiled once. Functions that cannot be weakly referenced, and unhashable static options, bypass the
-    cache (``impl`` then runs eagerly, op by op).
+    ``impl`` is the inline (traceable) implementation of one control-flow call. The States it reads are
+    read now and the States it writes are written after the executable returned (so a failing call
+    changes nothing).
     """
-    weak = [_weak(f) for f in funs]
-    try:
-        hash(static)
-    except TypeError:
-        weak.append(None)
-    if any(w is None for w in weak):
-        with _LOCK:
-            _STATS["uncacheable"] += 1
-        return impl(tuple(funs), static, *args)
-    key = (kind, tuple(w[0] for w in weak if w is not None), static)
-    with _LOCK:
-        entry = _CACHE.get(key)
-        if entry is not None and all(_same(r(), f) for r, f in zip(entry.refs, funs, strict=True)):
-            _CACHE.move_to_end(key)
-            _STATS["hits"] += 1
-        else:
-            _STATS["misses"] += 1
-            refs = tuple(w[1] for w in weak if w is not None)
-            entry = _Entry(_CompiledCall(_make_wrapper(refs, static, impl), kind), refs)
-            _CACHE[key] = entry
-            for w in weak:
-                if w is not None:
-                    weakref.finalize(w[2], _evict, key)
-            while len(_CACHE) > _MAX_ENTRIES:
-                _CACHE.popitem(last=False)
-    return entry.compiled(*args)
+    funs = tuple(funs)
 
+    def whole(*call_args: Any) -> Any:
+        return impl(funs, static, *call_args)
 
-def _make_wrapper(
-    refs: tuple[Callable[[], Any], ...], static: Hashable, impl: Callable[..., Any]
-) -> Callable[..., Any]:
-    # The wrapper must not hold the user functions strongly, or the cache would keep them alive.
-    def wrapper(*args: Any) -> Any:
-        funs = tuple(r() for r in refs)
-        if any(f is None for f in funs):  # pragma: no cover - the entry is evicted when a function dies
-            raise ReferenceError("a function of a cached control-flow call was garbage collected")
-        return impl(funs, static, *args)
-
-    return wrapper
+    stateful = StatefulFunction(whole, name=kind, cache_size=1)
+    call = stateful.split(*args)
+    program = stateful.program_for(call)
+    executable = compiled_program(program.jaxpr)
+    state_leaves = program.flatten_state_values([state.value for state in program.states])
+    flat = executable(list(program.jaxpr.consts), [*call.leaves, *state_leaves])
+    out, new_values = program.unflatten_outputs(flat)
+    for state, value in zip(program.write_states, new_values, strict=True):
+        state.value = value
+    return out
 
 
 def eager_cache_clear() -> None:
-    """Drop every cached eager control-flow program."""
+    """Drop every compiled eager control-flow program."""
     with _LOCK:
         _CACHE.clear()
 
 
 def eager_cache_info() -> dict[str, int]:
-    """``{'size', 'hits', 'misses', 'uncacheable'}`` of the eager control-flow cache."""
+    """``{'size', 'hits', 'misses', 'compiles'}`` of the compiled eager control-flow programs."""
     with _LOCK:
         return {"size": len(_CACHE), **_STATS}

@@ -2,7 +2,8 @@
 
 The body is traced once on ``(carry, x_slice)``. Written States travel in the scan carry next to the
 user's carry and hold their final values afterwards; read-only States enter the loop once, as
-loop-invariant inputs. Eager calls (outside any trace) are compiled once and cached.
+loop-invariant inputs. Eager calls (outside any trace) trace the body again and reuse the executable
+compiled for the same program.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def scan(
 
     ``f(carry, x) -> (new_carry, y)`` may read and write States. Written States are threaded through the
     loop and hold their final values afterwards; read-only States enter the compiled loop once. Outside
-    any trace, the loop is compiled once per function and argument shapes and reused by later calls.
+    any trace, the body is traced on every call and the compiled loop is reused by later calls that trace
+    to the same program (the same function or a fresh lambda with the same body, same shapes).
 
     Parameters
     ----------
@@ -230,8 +232,8 @@ def for_loop(
     """Call ``f(*x_slices)`` for every index of the leading axis of ``xs``; return the stacked outputs.
 
     A :func:`scan` without a user carry: the States ``f`` writes are the loop's memory. Outside any trace,
-    the compiled loop is cached, so calling ``for_loop(step, xs)`` again with the same ``step`` and shapes
-    neither retraces nor recompiles.
+    ``step`` runs again on every call (so changed attributes are seen) and the compiled loop is reused
+    whenever the traced program is the same, so calling ``for_loop(step, xs)`` again does not recompile.
 
     Parameters
     ----------
