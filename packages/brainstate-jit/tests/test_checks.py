@@ -50,6 +50,51 @@ def test_under_vmap_any_lane_raises_and_sees_the_whole_batch():
         g(jnp.array([[1.0, 1.0], [1.0, 0.0]]))
 
 
+def _batched_after_tracing(fn, lane_example, n_vmaps=1):
+    """``jax.vmap`` applied to a program that was traced for one lane (as state-aware vmaps do)."""
+    closed = jax.make_jaxpr(fn)(lane_example)
+
+    def replay(x):
+        return jax.core.eval_jaxpr(closed.jaxpr, closed.consts, x)[0]
+
+    for _ in range(n_vmaps):
+        replay = jax.vmap(replay)
+    return replay
+
+
+def test_a_check_traced_for_one_lane_and_batched_later_compiles_and_raises():
+    f = _batched_after_tracing(_positive_log, jnp.float32(1.0))
+    for compiled in (f, jax.jit(f)):
+        for trial in range(2):
+            x = jnp.arange(1.0, 4.0) + trial
+            np.testing.assert_allclose(compiled(x), np.log(np.asarray(x)), rtol=1e-6)
+        with pytest.raises(jax.errors.JaxRuntimeError, match=r"non-positive input: \[ 1. -3.  3.\]"):
+            compiled(jnp.array([1.0, -3.0, 3.0]))
+    nested = jax.jit(_batched_after_tracing(_positive_log, jnp.float32(1.0), n_vmaps=2))
+    np.testing.assert_allclose(nested(jnp.ones((2, 3))), np.zeros((2, 3)))
+    with pytest.raises(
+        jax.errors.JaxRuntimeError, match=r"non-positive input: \[\[1\. 1\.\]\n \[1\. 0\.\]\]"
+    ):
+        nested(jnp.array([[1.0, 1.0], [1.0, 0.0]]))
+
+
+def test_a_check_in_a_scan_body_under_vmap_with_an_unmapped_message_value():
+    limit = jnp.float32(5.0)
+
+    def run(c0, lim):
+        def body(c, x):
+            jit_error_if(c > lim, "carry {} above {}", c, lim)
+            return c + x, c
+
+        return jax.lax.scan(body, c0, jnp.arange(3.0))[1]
+
+    f = jax.jit(jax.vmap(run, in_axes=(0, None)))
+    np.testing.assert_allclose(f(jnp.array([0.0, 1.0]), limit), [[0.0, 0.0, 1.0], [1.0, 1.0, 2.0]])
+    with pytest.raises(jax.errors.JaxRuntimeError, match=r"carry \[0. 6.\] above 5.0"):
+        f(jnp.array([0.0, 6.0]), limit)
+    np.testing.assert_allclose(f(jnp.array([0.0, 6.0]), jnp.float32(9.0))[1], [6.0, 6.0, 7.0])
+
+
 def test_under_brainstate_jit_the_failed_call_changes_no_state():
     total = bss.State(jnp.array(0.0), name="total")
 

@@ -1,8 +1,8 @@
 """Runtime checks that work inside compiled code: ``jit_error_if`` and the state-aware ``checkify`` family.
 
 ``jit_error_if(pred, error)`` raises when ``pred`` is true, eagerly, under ``jit`` and under ``vmap`` (when
-*any* lane's predicate is true). Inside a trace it compiles to ``lax.cond(unvmap(pred, 'any'), callback,
-noop)`` where the callback is an *ordered* ``jax.debug.callback`` that raises on the host.
+*any* lane's predicate is true). Inside a trace it compiles to ``lax.cond(pred, callback, noop)`` where the
+callback is an *ordered* ``jax.debug.callback`` that raises on the host (see :func:`call_on_host_if`).
 
 .. note::
    An exception raised on the host while compiled code runs cannot travel through XLA unchanged: under
@@ -25,9 +25,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_batching import custom_vmap
 from jax.experimental import checkify as _checkify
 
-from brainstate_ir import StatefulFunction, unvmap
+from brainstate_ir import StatefulFunction
 from brainstate_state import BrainStateError
 
 __all__ = [
@@ -111,10 +112,48 @@ def _raise_error(error: str | Callable[..., Any], args: tuple[Any, ...], kwargs:
     )
 
 
-def _to_host_operand(x: Any) -> Any:
-    # stop_gradient: the host only reads values, and unvmap has no differentiation rule (so without it
-    # the check would break `grad` of the enclosing function).
-    return unvmap(jax.lax.stop_gradient(x), "none")
+def call_on_host_if(flag: Any, callback: Callable[..., None], operands: Any) -> None:
+    """Inside a trace: run ``callback(*operands)`` on the host when ``flag`` is true (any element, any lane).
+
+    Compiles to ``lax.cond(flag, <ordered jax.debug.callback>, noop)``. Under ``vmap`` the check is not
+    batched lane by lane: ``flag`` is reduced over the lanes ('any') and the callback receives the whole
+    batch (each mapped operand with its lane axes in front, unmapped operands unchanged), in one call.
+
+    The cond and its callback are created for the shapes they will actually see. They sit inside a
+    ``custom_vmap`` whose batching rule re-creates them at the batched shapes, so a program traced for one
+    lane and batched afterwards (``vmap2``, ``jax.vmap`` of a traced program) compiles; an ordered callback
+    is never batched (JAX cannot batch ordered effects), and nested ``vmap`` works (the rule recurses).
+
+    Parameters
+    ----------
+    flag
+        A boolean scalar or array.
+    callback
+        Called on the host with the operand leaves' values (as positional pytrees), returns nothing.
+    operands
+        A tuple of pytrees of arrays. They are read without gradient.
+    """
+    run = _host_call(callback)
+    run(jnp.any(jnp.asarray(flag)), jax.tree.map(jax.lax.stop_gradient, tuple(operands)))
+
+
+def _host_call(callback: Callable[..., None]) -> Any:
+    @custom_vmap
+    def run(flag: Any, operands: tuple[Any, ...]) -> Any:
+        def on_true(ops: tuple[Any, ...]) -> None:
+            jax.debug.callback(callback, *ops, ordered=True)
+
+        jax.lax.cond(flag, on_true, lambda ops: None, operands)
+        return flag  # custom_vmap needs an output; the call is kept for its (ordered) effect
+
+    @run.def_vmap
+    def rule(axis_size: int, in_batched: list[Any], flag: Any, operands: tuple[Any, ...]) -> tuple[Any, bool]:
+        # Batched operands arrive with their lane axis in front: they are handed to the host as is.
+        if in_batched[0]:
+            flag = jnp.any(flag, axis=0)
+        return run(flag, operands), False
+
+    return run
 
 
 def _is_traced(tree: Any) -> bool:
@@ -172,16 +211,9 @@ def jit_error_if(pred: Any, error: str | Callable[..., Any], *err_args: Any, **e
         if bool(np.any(np.asarray(pred))):
             _raise_error(error, err_args, err_kwargs)
         return
-    # Reduce over array elements, then over vmap lanes: the cond predicate must be one unbatched bool.
-    flag = unvmap(jnp.any(jnp.asarray(pred)), "any")
-    # Unbatch the message values too ('none': every lane sees the whole batch), so the cond and its
-    # ordered callback are not batched (ordered effects cannot be vmapped).
-    operands = jax.tree.map(_to_host_operand, (err_args, err_kwargs))
-
-    def _on_true(ops: Any) -> None:
-        jax.debug.callback(lambda a, k: _raise_error(error, tuple(a), dict(k)), *ops, ordered=True)
-
-    jax.lax.cond(flag, _on_true, lambda ops: None, operands)
+    call_on_host_if(
+        jnp.asarray(pred), lambda a, k: _raise_error(error, tuple(a), dict(k)), (err_args, err_kwargs)
+    )
 
 
 # ---------------------------------------------------------------------------------------- checkify

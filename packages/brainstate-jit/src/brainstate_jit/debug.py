@@ -32,6 +32,7 @@ from brainstate_ir import StatefulFunction, TracedProgram, unvmap
 from brainstate_state import user_frame_info
 
 from ._nan_analysis import analyze_batched
+from .checks import call_on_host_if
 
 __all__ = ["breakpoint_if", "debug_nan", "debug_nan_if"]
 
@@ -40,12 +41,6 @@ def _check_phase(phase: Any) -> str:
     if not isinstance(phase, str):
         raise TypeError(f"debug_nan: phase must be a str, got {type(phase).__name__} ({phase!r}).")
     return phase
-
-
-def _to_host_operand(x: Any) -> Any:
-    # stop_gradient: the host only reads values, and unvmap has no differentiation rule (so without it
-    # the check would break `grad` of the enclosing function).
-    return unvmap(jax.lax.stop_gradient(x), "none")
 
 
 def _is_traced(tree: Any) -> bool:
@@ -80,19 +75,14 @@ def _raise_if_nan(
 def _compiled_check(
     flag: Any, program: TracedProgram, leaves: list[Any], state_values: list[Any], phase: str
 ) -> None:
-    call_site = _call_site()
     """``lax.cond(flag, <host analysis that raises>, noop)``; ``flag`` is reduced over ``vmap`` lanes."""
-    pred = unvmap(jnp.any(jnp.asarray(flag)), "any")
-    # Every lane's inputs go to the host unbatched ('none'), so the ordered callback is never batched.
-    operands = jax.tree.map(_to_host_operand, (leaves, state_values))
+    call_site = _call_site()
 
     def on_host(host_leaves: list[Any], host_states: list[Any]) -> None:
+        # Under vmap the values carry leading lane axes: the analysis replays the lanes one by one.
         _raise_if_nan(program, list(host_leaves), list(host_states), phase, call_site)
 
-    def on_true(ops: Any) -> None:
-        jax.debug.callback(on_host, *ops, ordered=True)
-
-    jax.lax.cond(pred, on_true, lambda ops: None, operands)
+    call_on_host_if(flag, on_host, (leaves, state_values))
 
 
 def debug_nan(fn: Callable[..., Any], *args: Any, phase: str = "") -> None:
