@@ -31,7 +31,10 @@ class StateFinder:
     return_type
         ``'dict'`` (keyed by ``key_fn``), ``'list'`` or ``'tuple'``, in first-access order.
     key_fn
-        ``key_fn(index, state) -> key`` for ``return_type='dict'``; default: the index.
+        ``key_fn(index, state) -> key`` for ``return_type='dict'``; default: the index (in the selected
+        States). An unhashable key becomes its ``str``; a key of ``None``, or one another State already
+        has, falls back to the State's name (``state_<index>`` when it has none), suffixed ``_1``, ``_2``,
+        ... when that is taken too.
 
     Examples
     --------
@@ -45,6 +48,8 @@ class StateFinder:
     >>> StateFinder(step, usage='both', return_type='list')(1.0) == {'read': [w], 'write': [h]}
     True
     >>> StateFinder(step, filter=bss.ParamState)(1.0) == {0: w}
+    True
+    >>> StateFinder(step, key_fn=lambda i, s: s.name)(1.0) == {'h': h, 'state_0': w}
     True
     """
 
@@ -102,11 +107,26 @@ class StateFinder:
             return tuple(kept)
         result: dict[Hashable, State[Any]] = {}
         for index, state in enumerate(kept):
-            key = self.key_fn(index, state)
-            if key in result:
-                raise ValueError(
-                    f"StateFinder: key_fn gave the key {key!r} to two States ({result[key]!r} and {state!r}). "
-                    "Make key_fn return unique keys, e.g. include the index."
-                )
-            result[key] = state
+            result[_unique_key(result, self.key_fn(index, state), index, state)] = state
         return result
+
+
+def _unique_key(taken: dict[Hashable, Any], key: Any, index: int, state: State[Any]) -> Hashable:
+    """``key`` made hashable (unhashable keys become their ``str``) and unique among ``taken``.
+
+    A ``None`` key, or one already taken, falls back to the State's name (``state_<index>`` for an
+    unnamed State), suffixed ``_1``, ``_2``, ... while that is taken too.
+    """
+    if key is not None:
+        try:
+            hash(key)
+        except TypeError:
+            key = str(key)
+        if key not in taken:
+            return key  # type: ignore[no-any-return]
+    base = state.name if state.name is not None else f"state_{index}"
+    candidate, suffix = base, 0
+    while candidate in taken:
+        suffix += 1
+        candidate = f"{base}_{suffix}"
+    return candidate
