@@ -252,3 +252,19 @@ def test_eager_program_takes_states_as_arguments_not_constants():
     h_ref, ys_ref = jax.lax.scan(body, jnp.zeros(64), jnp.ones((3, 64)))
     np.testing.assert_allclose(ys, ys_ref, rtol=1e-5)
     np.testing.assert_allclose(h.value, h_ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("loop", ["scan", "checkpointed_scan"])
+def test_weak_typed_carry_is_promoted_like_lax(loop):
+    run = {"scan": scan, "checkpointed_scan": checkpointed_scan}[loop]
+    xs = jnp.full(3, 1.5, jnp.float32)
+
+    def body(c, x):
+        return c + x, c
+
+    carry_ref, ys_ref = jax.lax.scan(body, 0, xs)
+    for fn in (lambda: run(body, 0, xs), jax.jit(lambda: run(body, 0, xs))):
+        carry, ys = fn()
+        assert carry.dtype == carry_ref.dtype == jnp.float32 and float(carry) == float(carry_ref) == 4.5
+        assert ys.dtype == ys_ref.dtype
+        np.testing.assert_allclose(ys, ys_ref)

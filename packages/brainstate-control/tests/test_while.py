@@ -190,3 +190,36 @@ def test_while_loop_disable_jit_rejects_cond_writes():
     with jax.disable_jit(), pytest.raises(ValueError, match="written_in_cond"):
         while_loop(cond_fun, lambda x: x + 1, 0)
     assert float(s.value) == 0.0
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_weak_typed_carry_is_promoted_like_lax(jit):
+    def run_lax(x0):
+        return jax.lax.while_loop(lambda t: t < 10, lambda t: t + jnp.float32(1.5), x0)
+
+    def run(x0):
+        return while_loop(lambda t: t < 10, lambda t: t + jnp.float32(1.5), x0)
+
+    def run_bounded(x0):
+        return bounded_while_loop(lambda t: t < 10, lambda t: t + jnp.float32(1.5), x0, max_steps=20)
+
+    expected = run_lax(0)
+    for fn in (run, run_bounded):
+        out = jax.jit(fn)(0) if jit else fn(0)
+        assert out.dtype == expected.dtype == jnp.float32
+        assert float(out) == float(expected) == 10.5
+
+
+def test_weak_typed_carry_with_a_state_in_the_body():
+    s = bss.State(jnp.zeros((), jnp.float32))
+
+    def body(t):
+        s.value = s.value + 1.0
+        return t * jnp.float32(2.0) + 1
+
+    out = while_loop(lambda t: t < 20, body, 1)
+    ref = jax.lax.while_loop(
+        lambda c: c[0] < 20, lambda c: (c[0] * jnp.float32(2.0) + 1, c[1] + 1.0), (1, 0.0)
+    )
+    assert float(out) == float(ref[0]) and out.dtype == ref[0].dtype
+    assert float(s.value) == float(ref[1])

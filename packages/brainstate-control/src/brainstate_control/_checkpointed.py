@@ -25,6 +25,7 @@ from ._common import (
     check_leading_sizes,
     disable_jit_active,
     in_trace,
+    promote_weak_carry,
     slice_spec,
 )
 from ._eager_cache import cached_eager_call
@@ -43,6 +44,9 @@ def _checkpointed_inline(funs: tuple[Callable[..., Any]], static: tuple[Any, ...
     stateful = StatefulFunction(f, name=call_name(f))
     program = stateful.get_program(init, slice_spec(xs))
     _check_body_output(program.out_shapes, what, stateful.name)
+    init, promoted = promote_weak_carry(init, program.out_shapes[0])
+    if promoted:
+        program = stateful.get_program(init, slice_spec(xs))
     if n == 0:
         return init, jax.tree.map(lambda s: jnp.zeros((0, *s.shape), s.dtype), program.out_shapes[1])
     union = StateUnion([program])

@@ -26,6 +26,7 @@ __all__ = [
     "disable_jit_active",
     "in_trace",
     "is_concrete",
+    "promote_weak_carry",
     "slice_spec",
     "to_scalar_pred",
 ]
@@ -196,6 +197,29 @@ def slice_spec(xs: Any) -> Any:
         return jax.ShapeDtypeStruct(aval.shape[1:], aval.dtype, weak_type=aval.weak_type)
 
     return jax.tree.map(one, xs)
+
+
+def promote_weak_carry(init: Any, out_shapes: Any) -> tuple[Any, bool]:
+    """Promote the weakly typed leaves of a loop carry to the type the body returns, as ``jax.lax`` does.
+
+    ``while_loop(cond, lambda t: t + jnp.float32(1.5), 0)`` starts from a weakly typed int: the carry is
+    converted to ``result_type(init_leaf, body_output)`` (here float32) and the functions are traced again
+    at that type. Returns ``(init, changed)``; mismatched structures are left to the loop's own check.
+    """
+    leaves, treedef = jax.tree.flatten(init)
+    out_leaves, out_treedef = jax.tree.flatten(out_shapes)
+    if treedef != out_treedef:  # type: ignore[operator]
+        return init, False
+    changed = False
+    promoted = []
+    for leaf, out in zip(leaves, out_leaves, strict=True):
+        aval = _compat.shaped_abstractify(leaf)
+        mismatch = tuple(aval.shape) != tuple(out.shape) or aval.dtype != out.dtype
+        if getattr(aval, "weak_type", False) and mismatch and not _compat.is_extended_dtype(out.dtype):
+            leaf = jnp.asarray(leaf).astype(jnp.result_type(leaf, out.dtype))
+            changed = True
+        promoted.append(leaf)
+    return (jax.tree.unflatten(treedef, promoted), True) if changed else (init, False)
 
 
 def arg_leaves(*args: Any) -> list[Any]:

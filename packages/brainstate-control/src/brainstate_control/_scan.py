@@ -23,6 +23,7 @@ from ._common import (
     check_leading_sizes,
     disable_jit_active,
     in_trace,
+    promote_weak_carry,
     slice_spec,
 )
 from ._eager_cache import cached_eager_call
@@ -81,6 +82,9 @@ def _scan_inline(
     stateful = StatefulFunction(f, name=call_name(f))
     program = stateful.get_program(init, slice_spec(xs))
     _check_body_output(program.out_shapes, what, stateful.name)
+    init, promoted = promote_weak_carry(init, program.out_shapes[0])
+    if promoted:
+        program = stateful.get_program(init, slice_spec(xs))
     union = StateUnion([program])
     union.check_written_types([program], f"{what} body {stateful.name}")
     write_values, read_values = union.current_values()

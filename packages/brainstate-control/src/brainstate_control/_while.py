@@ -19,7 +19,15 @@ import numpy as np
 from brainstate_ir import StatefulFunction, TracedProgram, unvmap
 from brainstate_state import StateTraceStack, state_error_message
 
-from ._common import StateUnion, arg_leaves, call_name, disable_jit_active, in_trace, is_concrete
+from ._common import (
+    StateUnion,
+    arg_leaves,
+    call_name,
+    disable_jit_active,
+    in_trace,
+    is_concrete,
+    promote_weak_carry,
+)
 from ._eager_cache import cached_eager_call
 from ._nested import level_sizes, nested_scan, validate_base
 
@@ -30,8 +38,17 @@ T = TypeVar("T")
 
 def _trace_loop(
     cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any, what: str
-) -> tuple[TracedProgram, TracedProgram, StateUnion]:
-    """Trace ``cond_fun`` and ``body_fun`` on ``init_val``; validate them; return their union of States."""
+) -> tuple[TracedProgram, TracedProgram, StateUnion, Any]:
+    """Trace ``cond_fun`` and ``body_fun`` at the loop's carry type; validate them.
+
+    Returns the programs, their union of States and ``init_val`` promoted to the carry type (a weakly
+    typed initial value takes the type the body returns, as in ``jax.lax.while_loop``).
+    """
+    body = StatefulFunction(body_fun, name=call_name(body_fun))
+    body_program = body.get_program(init_val)
+    init_val, promoted = promote_weak_carry(init_val, body_program.out_shapes)
+    if promoted:
+        body_program = body.get_program(init_val)
     cond_program = StatefulFunction(cond_fun, name=call_name(cond_fun)).get_program(init_val)
     if cond_program.write_states:
         raise _cond_writes_error(cond_fun, cond_program.write_states[0], what)
@@ -41,10 +58,9 @@ def _trace_loop(
             f"{what}: cond_fun {call_name(cond_fun)} must return a boolean scalar, got {shape!r:.80}. "
             "Return e.g. `x < 10` (use `jnp.all`/`jnp.any` to reduce arrays)."
         )
-    body_program = StatefulFunction(body_fun, name=call_name(body_fun)).get_program(init_val)
     union = StateUnion([cond_program, body_program])
     union.check_written_types([body_program], f"{what} body_fun {call_name(body_fun)}")
-    return cond_program, body_program, union
+    return cond_program, body_program, union, init_val
 
 
 def _cond_writes_error(cond_fun: Callable[..., Any], state: Any, what: str) -> ValueError:
@@ -74,7 +90,7 @@ def _while_python(cond_fun: Callable[[T], Any], body_fun: Callable[[T], T], val:
 
 def _while_inline(funs: tuple[Callable[..., Any], ...], static: None, init_val: Any) -> Any:
     cond_fun, body_fun = funs
-    cond_program, body_program, union = _trace_loop(cond_fun, body_fun, init_val, "while_loop")
+    cond_program, body_program, union, init_val = _trace_loop(cond_fun, body_fun, init_val, "while_loop")
     write_values, read_values = union.current_values()
 
     def cond(carry: Any) -> Any:
@@ -146,7 +162,9 @@ def while_loop(cond_fun: Callable[[T], Any], body_fun: Callable[[T], T], init_va
 def _bounded_inline(funs: tuple[Callable[..., Any], ...], static: tuple[int, int], init_val: Any) -> Any:
     cond_fun, body_fun = funs
     max_steps, base = static
-    cond_program, body_program, union = _trace_loop(cond_fun, body_fun, init_val, "bounded_while_loop")
+    cond_program, body_program, union, init_val = _trace_loop(
+        cond_fun, body_fun, init_val, "bounded_while_loop"
+    )
     write_values, read_values = union.current_values()
 
     def lane_pred(carry: Any) -> Any:
