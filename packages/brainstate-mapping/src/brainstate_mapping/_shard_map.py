@@ -5,16 +5,18 @@ by the size of the mesh axes its ``PartitionSpec`` names) and under an axis envi
 axes, so collectives work. State values enter as arguments with their ``PartitionSpec``: the declared
 ``state_in_specs``, else ``P()`` (replicated). Written States leave with ``state_out_specs``, else their
 input spec. Random states the function draws from (and that are not declared) give every shard its own
-key from ``rng.split_key(number of shards)``; the shards' key writes are discarded. The function then runs under ``jax.shard_map`` (inside ``jax.jit``) with the per-shard State values.
+key from ``rng.split_key(number of shards)``; the shards' key writes are discarded. The function then
+runs under ``jax.shard_map`` (inside ``jax.jit``) with the per-shard State values; on meshes with
+explicit axes, inputs are first resharded to their specs. Every written value is checked against its
+State's spec (per-shard shape, and the mesh axes it varies over) before any State is written.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import jax
@@ -32,63 +34,20 @@ from brainstate_state import (
 )
 
 from ._rng import is_random_state
+from ._shard_checks import Want, check_write
+from ._shard_specs import (
+    check_spec,
+    explicit_axes,
+    is_spec,
+    keep_sharding,
+    lay_out,
+    normalize_state_specs,
+    shard_aval,
+    to_spec,
+)
 from ._signature import contains_tracer, value_signature
 
 __all__ = ["shard_map"]
-
-
-def _is_spec(x: Any) -> bool:
-    return x is None or isinstance(x, PartitionSpec)
-
-
-def _normalize_state_specs(spec: Any, what: str) -> tuple[PartitionSpec | None, dict[int, PartitionSpec]]:
-    """``(default spec for every State or None, {id(state): spec})``."""
-    if spec is None:
-        return None, {}
-    if isinstance(spec, PartitionSpec):
-        return spec, {}
-    if isinstance(spec, Mapping):
-        result = {}
-        for state, value in spec.items():
-            if not isinstance(state, State) or not isinstance(value, PartitionSpec):
-                raise TypeError(
-                    f"{what} must be a PartitionSpec or a dict {{State: PartitionSpec}}; got an entry "
-                    f"{type(state).__name__}: {type(value).__name__}."
-                )
-            result[id(state)] = value
-        return None, result
-    raise TypeError(
-        f"{what} must be a PartitionSpec or a dict {{State: PartitionSpec}}, got {type(spec).__name__}."
-    )
-
-
-def _shard_shape(shape: tuple[int, ...], spec: PartitionSpec, mesh: Any, where: str) -> tuple[int, ...]:
-    if len(spec) > len(shape):
-        raise ValueError(
-            f"{where} has shape {shape} but its PartitionSpec {spec} names {len(spec)} dimensions. "
-            "How to fix: give at most one entry per dimension."
-        )
-    result = list(shape)
-    for dim, names in enumerate(spec):
-        if names is None:
-            continue
-        names = names if isinstance(names, tuple) else (names,)
-        count = math.prod(int(mesh.shape[n]) for n in names)
-        if result[dim] % count:
-            raise ValueError(
-                f"{where} has size {shape[dim]} on dimension {dim}, which the PartitionSpec {spec} splits into "
-                f"{count} shards; the size must be divisible by {count}. How to fix: pad the array, or use a "
-                "different PartitionSpec."
-            )
-        result[dim] //= count
-    return tuple(result)
-
-
-def _shard_aval(leaf: Any, spec: PartitionSpec | None, mesh: Any, where: str) -> Any:
-    if spec is None or len(spec) == 0:
-        return leaf
-    shape = tuple(getattr(leaf, "shape", ()))
-    return jax.ShapeDtypeStruct(_shard_shape(shape, spec, mesh, where), leaf.dtype)
 
 
 class _ShardPlan:
@@ -97,7 +56,6 @@ class _ShardPlan:
         states: tuple[State[Any], ...],
         kept: tuple[State[Any], ...],
         executable: Callable[..., Any],
-        undeclared: list[State[Any]],
         rng: tuple[bool, ...],
         num_shards: int,
     ) -> None:
@@ -106,7 +64,6 @@ class _ShardPlan:
         self.rng = rng
         self.num_shards = num_shards
         self.executable = executable
-        self.undeclared = undeclared
         self.signatures = tuple(value_signature(peek_value(s)) for s in states)
         self.epoch = GRAPH_EPOCH.value
 
@@ -130,13 +87,34 @@ class _StatefulShardMap:
         check_vma: bool,
     ) -> None:
         self.fun = fun
+        self.name = getattr(fun, "__name__", type(fun).__name__)
+        if not hasattr(mesh, "shape") or not hasattr(mesh, "axis_names"):
+            raise TypeError(
+                f"shard_map({self.name}): mesh must be a jax.sharding.Mesh (e.g. jax.make_mesh((4,), ('x',))), "
+                f"got {type(mesh).__name__}."
+            )
         self.mesh = mesh
+        self.explicit = explicit_axes(mesh)
         self.in_specs = in_specs
         self.out_specs = out_specs
-        self.default_in, self.state_in = _normalize_state_specs(state_in_specs, "state_in_specs")
-        self.default_out, self.state_out = _normalize_state_specs(state_out_specs, "state_out_specs")
+        for what, tree in (("in_specs", in_specs), ("out_specs", out_specs)):
+            for spec in jax.tree.leaves(tree, is_leaf=is_spec):
+                if not isinstance(spec, PartitionSpec):
+                    raise TypeError(f"shard_map({self.name}): {what} must hold PartitionSpecs, got {spec!r}.")
+                check_spec(spec, mesh, f"shard_map({self.name}): {what}")
+        self.default_in, self.state_in, declared_in = normalize_state_specs(state_in_specs, "state_in_specs")
+        self.default_out, self.state_out, declared_out = normalize_state_specs(
+            state_out_specs, "state_out_specs"
+        )
+        for what, default, table, states in (
+            ("state_in_specs", self.default_in, self.state_in, declared_in),
+            ("state_out_specs", self.default_out, self.state_out, declared_out),
+        ):
+            if default is not None:
+                check_spec(default, mesh, f"shard_map({self.name}): {what}")
+            for key, spec in table.items():
+                check_spec(spec, mesh, f"shard_map({self.name}): {what} of {describe_state(states[key])}")
         self.check_vma = check_vma
-        self.name = getattr(fun, "__name__", type(fun).__name__)
         axis_env = [(name, int(size)) for name, size in mesh.shape.items()]
         self.sf = StatefulFunction(fun, axis_env=axis_env, name=self.name)
         self._plans: OrderedDict[Hashable, _ShardPlan] = OrderedDict()
@@ -151,25 +129,44 @@ class _StatefulShardMap:
         return PartitionSpec() if spec is None else spec
 
     def _out_spec(self, state: State[Any]) -> tuple[PartitionSpec, bool]:
+        """``(spec, declared)``: the spec a written State leaves with, and whether the user declared one."""
         spec = self.state_out.get(id(state), self.default_out)
         if spec is not None:
             return spec, True
         declared = id(state) in self.state_in or self.default_in is not None
         return self._in_spec(state), declared
 
-    def _arg_specs(self, args: tuple[Any, ...]) -> list[Any]:
+    def _out_declared(self, state: State[Any]) -> bool:
+        return id(state) in self.state_out or self.default_out is not None
+
+    def _arg_specs(self, args: tuple[Any, ...]) -> list[tuple[PartitionSpec, str]]:
+        """``(spec, description)`` of every argument leaf."""
         specs = self.in_specs
-        if _is_spec(specs):
+        if is_spec(specs):
             specs = tuple(specs for _ in args)
         if not isinstance(specs, tuple) or len(specs) != len(args):
             raise ValueError(
                 f"shard_map({self.name}): in_specs must be a PartitionSpec or a tuple with one entry per positional "
-                f"argument ({len(args)}), got {specs!r}."
+                f"argument ({len(args)}), got {specs!r}. How to fix: list one PartitionSpec (or pytree of them) per "
+                "positional argument, P() for an argument every shard sees whole."
             )
-        result: list[Any] = []
-        jax.tree.map(
-            lambda s, sub: result.extend([s] * len(jax.tree.leaves(sub))), specs, args, is_leaf=_is_spec
-        )
+        result: list[tuple[PartitionSpec, str]] = []
+        for i, (spec_tree, arg) in enumerate(zip(specs, args, strict=True)):
+            where = f"shard_map({self.name}): argument {i}"
+            try:
+                jax.tree.map(
+                    lambda s, sub, where=where: result.extend(
+                        [(to_spec(s, f"{where} in_specs"), where)] * len(jax.tree.leaves(sub))
+                    ),
+                    spec_tree,
+                    arg,
+                    is_leaf=is_spec,
+                )
+            except ValueError as error:
+                raise ValueError(
+                    f"{where}: its in_specs entry {spec_tree!r} does not match the argument's structure. "
+                    "How to fix: give one PartitionSpec for the whole argument, or a matching pytree of them."
+                ) from error
         return result
 
     def __call__(self, *args: Any) -> Any:
@@ -187,49 +184,53 @@ class _StatefulShardMap:
                     values.append(state.split_key(plan.num_shards))  # type: ignore[attr-defined]
                 else:
                     values.append(state.value)
+            old = [peek_value(s) for s in plan.kept]
             out, new_values = plan.executable(values, list(call.leaves))
-        except Exception as error:
+        except Exception:
             for state, key in backups:
                 state.restore_value(key)
-            if plan.undeclared:
-                names = ", ".join(describe_state(s) for s in plan.undeclared)
-                error.add_note(
-                    f"shard_map({self.name}): these written States are undeclared and therefore replicated (P()) "
-                    f"while data may be sharded: {names}. Declare their PartitionSpec in state_out_specs "
-                    "(and state_in_specs) if they hold per-shard values."
-                )
             raise
-        for state, value in zip(plan.kept, new_values, strict=True):
+        for state, before, value in zip(plan.kept, old, new_values, strict=True):
+            if not contains_tracer(value):  # a written State keeps the layout it had before the call
+                value = jax.tree.map(lambda b, v: keep_sharding(b, v, self.mesh), before, value)
             state.value = value
         return out
 
     def _build(self, args: tuple[Any, ...], call: Any) -> _ShardPlan:
         arg_specs = self._arg_specs(args)
         lane_leaves = [
-            _shard_aval(leaf, spec, self.mesh, f"argument leaf #{i}")
-            for i, (leaf, spec) in enumerate(zip(call.leaves, arg_specs, strict=True))
+            shard_aval(leaf, spec, self.mesh, f"{where} (a leaf of shape {jax.numpy.shape(leaf)})")
+            for leaf, (spec, where) in zip(call.leaves, arg_specs, strict=True)
         ]
         lane_args, _ = call.rebuild(lane_leaves)
+        mesh = self.mesh
 
         def shard_value(state: State[Any], outside: Any) -> Any:
             if self._is_rng(state):
                 return outside
             spec = self._in_spec(state)
-            return jax.tree.map(
-                lambda leaf: _shard_aval(leaf, spec, self.mesh, describe_state(state)), outside
-            )
+            where = f"shard_map({self.name}): {describe_state(state)}, laid out per its state_in_specs,"
+            return jax.tree.map(lambda leaf: shard_aval(leaf, spec, mesh, where), outside)
 
         with StateTraceStack(shard_value, name=f"{self.name}:per-shard"):
             program = self.sf.get_program(*lane_args)
         rng = tuple(self._is_rng(s) for s in program.states)
-        every_axis = PartitionSpec(tuple(self.mesh.axis_names))
+        every_axis = PartitionSpec(tuple(mesh.axis_names))
         state_specs = [
             every_axis if r else self._in_spec(s) for s, r in zip(program.states, rng, strict=True)
         ]
         kept = tuple(s for s in program.returned_states if not self._is_rng(s))
         out_info = [self._out_spec(s) for s in kept]
         kept_specs = [spec for spec, _ in out_info]
-        undeclared = [s for s, (_, declared) in zip(kept, out_info, strict=True) if not declared]
+        wants = []
+        for s, (spec, _) in zip(kept, out_info, strict=True):
+            where = f"shard_map({self.name}): {describe_state(s)}, laid out per its state_out_specs,"
+
+            def want(leaf: Any, spec: PartitionSpec = spec, where: str = where) -> Any:
+                aval = shard_aval(leaf, spec, mesh, where)
+                return Want(tuple(aval.shape), tuple(jax.numpy.shape(leaf)))
+
+            wants.append(jax.tree.map(want, peek_value(s)))
 
         # The program is not replayed with eval_jaxpr inside shard_map: shard_map's varying-axes check
         # (check_vma) needs the operations traced by its own trace. So the user function runs once more,
@@ -255,16 +256,31 @@ class _StatefulShardMap:
             inner_args, inner_kwargs = call.rebuild(leaves)
             with StateTraceStack(new_arg, name=f"{name}:shard") as stack:
                 out = fun(*inner_args, **inner_kwargs)
-            return out, [stack.value_of(s) if s in stack else values[index[id(s)]] for s in kept]
+            written = [stack.value_of(s) if s in stack else values[index[id(s)]] for s in kept]
+            for s, value, (spec, declared), want in zip(kept, written, out_info, wants, strict=True):
+                check_write(name, mesh, s, value, spec, declared, want, self.check_vma, self._out_declared(s))
+            return out, written
 
         mapped = _compat.shard_map(
             pure,
-            self.mesh,
-            in_specs=(state_specs, arg_specs),
+            mesh,
+            in_specs=(state_specs, [spec for spec, _ in arg_specs]),
             out_specs=(self.out_specs, kept_specs),
             check=self.check_vma,
         )
-        plan = _ShardPlan(program.states, kept, jax.jit(mapped), undeclared, rng, int(self.mesh.size))
+        explicit = self.explicit
+
+        def run(values: list[Any], leaves: list[Any]) -> Any:
+            values = [
+                jax.tree.map(lambda v, spec=spec: lay_out(v, spec, mesh, explicit), value)
+                for value, spec in zip(values, state_specs, strict=True)
+            ]
+            leaves = [
+                lay_out(v, spec, mesh, explicit) for v, (spec, _) in zip(leaves, arg_specs, strict=True)
+            ]
+            return mapped(values, leaves)
+
+        plan = _ShardPlan(program.states, kept, jax.jit(run), rng, int(mesh.size))
         if not contains_tracer(program.jaxpr.consts):
             with self._lock:
                 self._plans[call.signature] = plan
@@ -290,23 +306,38 @@ def shard_map(
     fun
         The per-shard function; it may read and write States and use collectives over the mesh axes.
     mesh
-        A ``jax.sharding.Mesh``.
+        A ``jax.sharding.Mesh`` with explicit or auto axes (``jax.make_mesh`` makes explicit ones).
     in_specs, out_specs
         ``PartitionSpec`` pytree prefixes of the positional arguments and of the output, as in
-        ``jax.shard_map``.
+        ``jax.shard_map``. Arguments laid out otherwise are resharded to ``in_specs``.
     state_in_specs
-        A ``PartitionSpec`` for every State, or ``{State: PartitionSpec}``; undeclared States are
-        replicated (``P()``).
+        How States enter each shard: one ``PartitionSpec`` (or a tuple of axis entries such as
+        ``('x', None)``) for every State, a dict ``{State: PartitionSpec}``, or a tuple of
+        ``(State, PartitionSpec)`` pairs. States a dict or pair list leaves out are replicated (``P()``).
+        State values laid out otherwise are resharded.
     state_out_specs
-        The same for written States; a written State without one keeps its input spec.
+        The same for written States; a written State without one leaves with its input spec.
     check_vma
         JAX's replication check (``check_rep`` on JAX releases that call it that).
 
+    Raises
+    ------
+    ValueError
+        A spec names a mesh axis the mesh does not have, names one axis twice, has more entries than
+        the value has dimensions, or splits a dimension whose size is not divisible by the shard count.
+    TypeError
+        A spec or the mesh has the wrong type.
+    BrainStateError
+        ``fun`` wrote a value that does not fit its State's spec: a per-shard shape that does not
+        make the State's shape, or a value that differs between shards of an axis the spec replicates.
+
     Notes
     -----
+    Every check runs before any State is written: after an error all States hold their old values.
+    A written State that was laid out over the mesh's devices keeps that layout after the call.
     An undeclared random state gives every shard its own key (``rng.split_key(number of shards)``, one
     advance of the stream per call). A cold call runs ``fun`` twice (once to find its States, once inside
-    ``jax.shard_map``); a warm call runs the cached compiled program.
+    ``jax.shard_map``); a warm call runs the cached compiled program. Calls inside ``jit`` trace into it.
 
     Returns
     -------
