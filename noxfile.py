@@ -51,6 +51,7 @@ ALL_EXTRAS = {"brainstate": "all"}  # progress (tqdm), draw (pydot), units (brai
 CI_SESSIONS = [
     *(f"tests-cpu(package='{p}')" for p in PACKAGES),
     "integration",
+    "distributed",
     "lint",
     "typecheck",
     "build",
@@ -220,6 +221,21 @@ def integration(session: nox.Session) -> None:
     )
     session.run(
         "python", "-m", "pytest", "integration_tests", *junit_args(session), *session.posargs, env=CPU_ENV
+    )
+
+
+@nox.session(python=PYTHON)
+def distributed(session: nox.Session) -> None:
+    """Multi-process runs on jax.distributed: 2 and 4 local processes (gloo CPU collectives, loopback)."""
+    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "integration_tests/test_distributed.py",
+        *junit_args(session),
+        *session.posargs,
+        env=CPU_ENV,
     )
 
 
