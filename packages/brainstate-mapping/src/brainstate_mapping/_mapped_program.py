@@ -1,0 +1,80 @@
+"""The pure program a mapped call runs, the mapping functions that vectorise it, and per-lane keys."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+from ._lanes import LaneProgram
+
+__all__ = ["MappingFn", "lane_keys", "lane_out_avals", "pure_program", "vmap_mapping_fn"]
+
+
+#: ``mapping_fn(pure, in_axes, out_axes, axis_name, axis_size) -> mapped callable``.
+MappingFn = Callable[[Callable[..., Any], Any, Any, Any, int], Callable[..., Any]]
+
+
+@dataclass(frozen=True)
+class _VmapMapping:
+    """``jax.vmap`` (with ``spmd_axis_name``) under ``jax.jit``; equal for equal options (a cache key)."""
+
+    spmd_axis_name: Any = None
+
+    def __call__(
+        self, pure: Callable[..., Any], in_axes: Any, out_axes: Any, axis_name: Any, size: int
+    ) -> Any:
+        mapped = jax.vmap(
+            pure,
+            in_axes=in_axes,
+            out_axes=out_axes,
+            axis_name=axis_name,
+            axis_size=size,
+            spmd_axis_name=self.spmd_axis_name,
+        )
+        return jax.jit(mapped)
+
+
+def vmap_mapping_fn(spmd_axis_name: Any = None) -> MappingFn:
+    """A mapping function running ``jax.vmap`` (with ``spmd_axis_name``) under ``jax.jit``."""
+    if isinstance(spmd_axis_name, list):
+        spmd_axis_name = tuple(spmd_axis_name)
+    return _VmapMapping(spmd_axis_name)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def lane_keys(key: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
+    keys = jax.random.split(key, size + 1)
+    return keys[1:], keys[0]
+
+
+def pure_program(program: LaneProgram, kept: tuple[int, ...]) -> Callable[..., tuple[Any, list[Any]]]:
+    """``(consts, arg_leaves, state_values) -> (out, [written value j for j in kept])``; holds no State."""
+    jaxpr = program.closed.jaxpr
+    out_treedef = program.out_treedef
+    treedefs = program.written_treedefs
+
+    def pure(consts: list[Any], arg_leaves: list[Any], state_values: list[Any]) -> tuple[Any, list[Any]]:
+        flat = jax.core.eval_jaxpr(jaxpr, consts, *arg_leaves, *jax.tree.leaves(state_values))
+        position = out_treedef.num_leaves
+        out = jax.tree.unflatten(out_treedef, flat[:position])
+        written = []
+        for treedef in treedefs:
+            written.append(jax.tree.unflatten(treedef, flat[position : position + treedef.num_leaves]))
+            position += treedef.num_leaves
+        return out, [written[j] for j in kept]
+
+    return pure
+
+
+def lane_out_avals(program: LaneProgram) -> list[list[Any]]:
+    avals = program.closed.out_avals
+    position = program.out_treedef.num_leaves
+    result = []
+    for treedef in program.written_treedefs:
+        result.append(list(avals[position : position + treedef.num_leaves]))
+        position += treedef.num_leaves
+    return result
