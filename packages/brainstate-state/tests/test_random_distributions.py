@@ -108,7 +108,7 @@ FAST: list[tuple[str, tuple[Any, ...], dict[str, Any], tuple[int, ...], str, Che
     ("rand_like", (jnp.zeros((2, 3)),), {}, (2, 3), "f", in_range(0, 1)),
     ("randn_like", (jnp.zeros(S),), {}, (S,), "f", finite),
     ("randint_like", (jnp.zeros(S, jnp.int32), 3), {}, (S,), "i", in_range(0, 2)),
-    ("randint_like", (jnp.zeros(S), 2, 4), {}, (S,), "i", in_range(2, 3)),
+    ("randint_like", (jnp.zeros(S), 2, 4), {}, (S,), "f", in_range(2, 3)),
 ]
 
 # Slow to compile: gamma-based, loop-based (rejection / item-by-item) and linear-algebra samplers.
@@ -207,7 +207,7 @@ def test_every_method_is_covered_and_mirrored() -> None:
         "split_keys",
     }
     assert distributions == covered
-    for name in distributions:
+    for name in distributions - {"randint"}:  # randint's module form orders key and dtype differently
         assert getattr(random, name).__func__ is getattr(RandomState, name)
 
 
@@ -300,7 +300,8 @@ def test_default_dtypes_follow_environ_precision() -> None:
         (lambda r: r.hypergeometric(1, 1, 3), ValueError, "at most ngood + nbad"),
         (lambda r: r.truncated_normal(1.0, -1.0), ValueError, "smaller than upper"),
         (lambda r: r.triangular(0.0, 2.0, 1.0), ValueError, "left <= mode <= right"),
-        (lambda r: r.multinomial(3, [0.5, 0.6]), ValueError, "summing to 1"),
+        (lambda r: r.multinomial(3, [1.5, 0.6]), ValueError, "sum of pvals"),
+        (lambda r: r.multinomial(3, [-0.5, 0.6]), ValueError, "'pvals' must be non-negative"),
         (lambda r: r.vonmises(0.0, -1.0), ValueError, "'kappa' must be non-negative"),
         (lambda r: r.orthogonal(0), ValueError, "positive int"),
         (lambda r: r.multivariate_normal(jnp.zeros(2), jnp.eye(3)), ValueError, "cov must have shape"),

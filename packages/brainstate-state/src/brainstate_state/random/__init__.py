@@ -22,6 +22,7 @@ from ._default import (
     default_rng,
     get_key,
     get_key_data,
+    randint,
     restore_key,
     seed,
     seed_context,
@@ -32,9 +33,9 @@ from ._default import (
 )
 from ._rng import RandomState
 
-# The distribution functions: bound methods of DEFAULT (same signatures and docstrings).
+# The distribution functions: bound methods of DEFAULT (same signatures and docstrings); randint is a
+# function of _default, since its module-level form orders key and dtype differently.
 rand = DEFAULT.rand
-randint = DEFAULT.randint
 random_integers = DEFAULT.random_integers
 randn = DEFAULT.randn
 random = DEFAULT.random

@@ -1,14 +1,16 @@
 """Helpers shared by the distribution modules: keys, shapes, dtypes and parameter checks.
 
 Parameter checks run on concrete values, also inside ``jit`` (Python numbers and constants are concrete
-there). Parameters that are themselves traced are not checked (the state layer cannot depend on
-brainstate's ``jit_error_if``); the samplers then return NaN or clipped values for out-of-range
-parameters, as ``jax.random`` does.
+there). Parameters that are themselves traced are not checked by :func:`check_param` (the samplers then
+return NaN or clipped values for out-of-range parameters, as ``jax.random`` does); the distributions with a
+``check_valid=`` argument use :func:`check_valid_param`, which checks traced parameters when the compiled
+program runs.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +21,16 @@ import numpy as np
 from .. import environ
 from .._jax_compat import Tracer
 
-__all__ = ["KeySource", "as_key", "check_param", "float_dtype", "int_dtype", "out_shape", "size_tuple"]
+__all__ = [
+    "KeySource",
+    "as_key",
+    "check_param",
+    "check_valid_param",
+    "float_dtype",
+    "int_dtype",
+    "out_shape",
+    "size_tuple",
+]
 
 Size = int | Sequence[int] | None
 
@@ -94,6 +105,33 @@ def check_param(ok: Callable[[], Any], name: str, value: Any, requirement: str) 
         return
     if not bool(np.all(np.asarray(result))):
         raise ValueError(f"Parameter {name!r} must be {requirement}, got {value!r}.")
+
+
+_SKIP_HINT = "Pass check_valid=False to draw without this check."
+
+
+def _raise_if_invalid(ok: Any, value: Any, message: str) -> None:
+    if not bool(np.all(np.asarray(ok))):
+        raise ValueError(f"{message}, got {np.asarray(value).tolist()!r}. {_SKIP_HINT}")
+
+
+def check_valid_param(ok: Callable[[], Any], value: Any, message: str, check_valid: bool = True) -> None:
+    """The ``check_valid=`` check: raise ``ValueError(message ...)`` if ``ok()`` is not all true.
+
+    Concrete parameters are checked now, before any key is split. When a parameter is traced, the check
+    is compiled into the program (an unordered ``jax.debug.callback``) and raises when the program runs
+    with an invalid value: under ``jit`` the ``ValueError`` arrives wrapped in ``JaxRuntimeError``, under
+    ``vmap`` when any lane is invalid.
+    """
+    if not check_valid:
+        return
+    with jax.ensure_compile_time_eval():
+        result = ok()
+    if isinstance(result, Tracer):
+        raise_if_invalid = functools.partial(_raise_if_invalid, message=message)
+        jax.debug.callback(raise_if_invalid, jax.lax.stop_gradient(result), jax.lax.stop_gradient(value))
+        return
+    _raise_if_invalid(result, value, message)
 
 
 def concrete(*values: Any) -> bool:

@@ -11,10 +11,17 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import erfinv, ndtr
 
-from ._common import KeySource, Size, check_param, float_dtype, out_shape, size_tuple
+from ._common import KeySource, Size, check_param, check_valid_param, float_dtype, out_shape, size_tuple
 
 __all__ = ["ContinuousMixin"]
+
+
+def _loc_within_two_scales(lower: Any, upper: Any, loc: Any, scale: Any) -> Any:
+    lower, upper, loc, scale = (jnp.asarray(v) for v in (lower, upper, loc, scale))
+    return (loc >= lower - 2 * scale) & (loc <= upper + 2 * scale)
 
 
 class ContinuousMixin(KeySource):
@@ -122,8 +129,14 @@ class ContinuousMixin(KeySource):
         scale: Any = 1.0,
         key: Any = None,
         dtype: Any = None,
+        check_valid: bool = True,
     ) -> jax.Array:
         """Normal(``loc``, ``scale``) samples truncated to ``[lower, upper]`` (bounds in data units).
+
+        Drawn by inverting the normal CDF on a uniform number, as brainstate 0.5.4 does (same numbers).
+        With ``check_valid=True`` a ``loc`` more than 2 ``scale`` outside ``[lower, upper]`` raises
+        ``ValueError`` (when the program runs, if traced), as do a non-positive concrete ``scale`` and
+        concrete bounds with ``lower >= upper``; ``check_valid=False`` skips every check.
 
         Examples
         --------
@@ -133,12 +146,28 @@ class ContinuousMixin(KeySource):
         True
         """
         dtype = float_dtype(dtype)
-        check_param(lambda: jnp.asarray(scale) > 0, "scale", scale, "positive")
-        check_param(lambda: jnp.asarray(lower) < jnp.asarray(upper), "lower", lower, "smaller than upper")
+        if check_valid:
+            check_param(lambda: jnp.asarray(scale) > 0, "scale", scale, "positive")
+            check_param(lambda: jnp.asarray(lower) < jnp.asarray(upper), "lower", lower, "smaller than upper")
+        check_valid_param(
+            lambda: _loc_within_two_scales(lower, upper, loc, scale),
+            loc,
+            "truncated_normal: loc is more than 2 standard deviations (scale) outside [lower, upper], so the "
+            "samples would not follow the distribution",
+            check_valid,
+        )
         loc, scale = jnp.asarray(loc, dtype), jnp.asarray(scale, dtype)
         a = (jnp.asarray(lower, dtype) - loc) / scale
         b = (jnp.asarray(upper, dtype) - loc) / scale
-        z = jax.random.truncated_normal(self._draw_key(key), a, b, out_shape(size, a, b, loc, scale), dtype)
+        u = jax.random.uniform(
+            self._draw_key(key),
+            out_shape(size, a, b, loc, scale),
+            dtype,
+            minval=2 * ndtr(a) - 1,
+            maxval=2 * ndtr(b) - 1,
+        )
+        z = jnp.asarray(np.sqrt(2), dtype) * erfinv(u)
+        z = jnp.clip(z, jnp.nextafter(a, np.inf), jnp.nextafter(b, -np.inf))
         return z * scale + loc  # type: ignore[no-any-return]
 
     def lognormal(
@@ -213,8 +242,13 @@ class ContinuousMixin(KeySource):
             self._draw_key(key), jnp.asarray(a, dtype), jnp.asarray(b, dtype), out_shape(size, a, b), dtype
         )
 
-    def chisquare(self, df: Any, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
-        """Chi-square samples with ``df`` degrees of freedom.
+    def chisquare(
+        self, df: Any, size: Size = None, key: Any = None, dtype: Any = None, check_valid: bool = True
+    ) -> jax.Array:
+        """Chi-square samples with ``df`` degrees of freedom (``2 * gamma(df / 2)``, as brainstate 0.5.4).
+
+        With ``check_valid=True`` a non-positive ``df`` raises ``ValueError`` (when the program runs, if
+        traced).
 
         Examples
         --------
@@ -223,8 +257,9 @@ class ContinuousMixin(KeySource):
         (4,)
         """
         dtype = float_dtype(dtype)
-        check_param(lambda: jnp.asarray(df) > 0, "df", df, "positive")
-        return jax.random.chisquare(self._draw_key(key), jnp.asarray(df, dtype), out_shape(size, df), dtype)
+        check_valid_param(lambda: jnp.asarray(df) > 0, df, "Parameter 'df' must be positive", check_valid)
+        shape = jnp.asarray(df, dtype) / 2
+        return 2 * jax.random.gamma(self._draw_key(key), shape, out_shape(size, df), dtype)
 
     def standard_t(self, df: Any, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
         """Student's t samples with ``df`` degrees of freedom (``t`` is an alias).
@@ -262,127 +297,5 @@ class ContinuousMixin(KeySource):
             jnp.asarray(dfnum, dtype),
             jnp.asarray(dfden, dtype),
             out_shape(size, dfnum, dfden),
-            dtype,
-        )
-
-    # ------------------------------------------------------------------ power-law and extreme-value families
-    def pareto(self, a: Any, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
-        """Pareto II (Lomax) samples with shape ``a``, as ``numpy.random.pareto`` (support ``[0, inf)``).
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> bool((RandomState(0).pareto(3.0, size=5) >= 0).all())
-        True
-        """
-        dtype = float_dtype(dtype)
-        check_param(lambda: jnp.asarray(a) > 0, "a", a, "positive")
-        return jax.random.pareto(self._draw_key(key), jnp.asarray(a, dtype), out_shape(size, a), dtype) - 1
-
-    def power(self, a: Any, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
-        """Samples in ``[0, 1]`` with density ``a x**(a-1)``.
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> x = RandomState(0).power(2.0, size=5)
-        >>> bool(((x >= 0) & (x <= 1)).all())
-        True
-        """
-        dtype = float_dtype(dtype)
-        check_param(lambda: jnp.asarray(a) > 0, "a", a, "positive")
-        u = jax.random.uniform(self._draw_key(key), out_shape(size, a), dtype)
-        return jnp.power(u, 1.0 / jnp.asarray(a, dtype))
-
-    def rayleigh(self, scale: Any = 1.0, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
-        """Rayleigh samples with scale ``scale``.
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> bool((RandomState(0).rayleigh(size=5) >= 0).all())
-        True
-        """
-        dtype = float_dtype(dtype)
-        check_param(lambda: jnp.asarray(scale) > 0, "scale", scale, "positive")
-        return jax.random.rayleigh(
-            self._draw_key(key), jnp.asarray(scale, dtype), out_shape(size, scale), dtype
-        )
-
-    def weibull(self, a: Any, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
-        """Weibull samples with shape ``a`` and scale 1, as ``numpy.random.weibull``.
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> RandomState(0).weibull(1.5, size=3).shape
-        (3,)
-        """
-        return self.weibull_min(a, None, size, key=key, dtype=dtype)
-
-    def weibull_min(
-        self, a: Any, scale: Any = None, size: Size = None, key: Any = None, dtype: Any = None
-    ) -> jax.Array:
-        """Weibull samples with shape (concentration) ``a`` and scale ``scale`` (default 1).
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> bool((RandomState(0).weibull_min(2.0, 3.0, size=5) >= 0).all())
-        True
-        """
-        dtype = float_dtype(dtype)
-        check_param(lambda: jnp.asarray(a) > 0, "a", a, "positive")
-        scale = 1.0 if scale is None else scale
-        check_param(lambda: jnp.asarray(scale) > 0, "scale", scale, "positive")
-        return jax.random.weibull_min(
-            self._draw_key(key),
-            jnp.asarray(scale, dtype),
-            jnp.asarray(a, dtype),
-            out_shape(size, a, scale),
-            dtype,
-        )
-
-    def maxwell(self, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
-        """Maxwell-Boltzmann samples (scale 1).
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> RandomState(0).maxwell(3).shape
-        (3,)
-        """
-        dtype = float_dtype(dtype)
-        return jax.random.maxwell(self._draw_key(key), size_tuple(size), dtype)
-
-    def triangular(
-        self, left: Any, mode: Any, right: Any, size: Size = None, key: Any = None, dtype: Any = None
-    ) -> jax.Array:
-        """Triangular samples on ``[left, right]`` with peak at ``mode``.
-
-        Examples
-        --------
-        >>> from brainstate_state.random import RandomState
-        >>> x = RandomState(0).triangular(0.0, 0.5, 1.0, size=10)
-        >>> bool(((x >= 0) & (x <= 1)).all())
-        True
-        """
-        dtype = float_dtype(dtype)
-        check_param(
-            lambda: (
-                (jnp.asarray(left) <= jnp.asarray(mode))
-                & (jnp.asarray(mode) <= jnp.asarray(right))
-                & (jnp.asarray(left) < jnp.asarray(right))
-            ),
-            "left, mode, right",
-            (left, mode, right),
-            "ordered as left <= mode <= right with left < right",
-        )
-        return jax.random.triangular(
-            self._draw_key(key),
-            jnp.asarray(left, dtype),
-            jnp.asarray(mode, dtype),
-            jnp.asarray(right, dtype),
-            out_shape(size, left, mode, right),
             dtype,
         )

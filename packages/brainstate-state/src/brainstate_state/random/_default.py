@@ -21,6 +21,7 @@ __all__ = [
     "default_rng",
     "get_key",
     "get_key_data",
+    "randint",
     "restore_key",
     "seed",
     "seed_context",
@@ -77,8 +78,26 @@ def get_key_data() -> jax.Array:
     return jax.random.key_data(DEFAULT.value)
 
 
-def set_key(key: Any) -> None:
-    """Replace the key of ``DEFAULT`` (a typed key or ``uint32[2]`` key data).
+def randint(low: Any, high: Any = None, size: Any = None, key: Any = None, dtype: Any = None) -> jax.Array:
+    """Integers in ``[low, high)`` (one bound: ``[0, low)``) drawn from ``DEFAULT``.
+
+    Takes ``key`` before ``dtype``, whereas :meth:`RandomState.randint` takes ``dtype`` before ``key``
+    (both as in brainstate 0.5.4).
+
+    Examples
+    --------
+    >>> from brainstate_state import random
+    >>> x = random.randint(0, 10, 5)
+    >>> bool(((x >= 0) & (x < 10)).all())
+    True
+    """
+    return DEFAULT.randint(low, high, size, dtype=dtype, key=key)
+
+
+def set_key(seed_or_key: Any) -> None:
+    """Replace the key of ``DEFAULT`` (an int seed, a typed key or ``uint32[2]`` key data).
+
+    Unlike :func:`seed`, an int here does not seed NumPy's global generator.
 
     Examples
     --------
@@ -86,7 +105,7 @@ def set_key(key: Any) -> None:
     >>> from brainstate_state import random
     >>> random.set_key(jax.random.key(7))
     """
-    DEFAULT.set_key(key)
+    DEFAULT.set_key(seed_or_key)
 
 
 def split_key(n: int | None = None, backup: bool = False) -> jax.Array:

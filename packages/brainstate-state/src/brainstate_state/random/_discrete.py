@@ -11,9 +11,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._common import KeySource, Size, check_param, concrete, int_dtype, out_shape, size_tuple
+from .._jax_compat import Tracer
+from ._common import (
+    KeySource,
+    Size,
+    check_param,
+    check_valid_param,
+    concrete,
+    int_dtype,
+    out_shape,
+    size_tuple,
+)
 
 __all__ = ["DiscreteMixin"]
+
+_PROBABILITY = "Parameter 'p' must be a probability in [0, 1]"
+
+
+def _is_probability(p: Any) -> Any:
+    p = jnp.asarray(p)
+    return (p >= 0) & (p <= 1)
 
 
 class DiscreteMixin(KeySource):
@@ -21,9 +38,12 @@ class DiscreteMixin(KeySource):
 
     # ------------------------------------------------------------------ integers
     def randint(
-        self, low: Any, high: Any = None, size: Size = None, key: Any = None, dtype: Any = None
+        self, low: Any, high: Any = None, size: Size = None, dtype: Any = None, key: Any = None
     ) -> jax.Array:
         """Integers in ``[low, high)``; with one bound, in ``[0, low)``.
+
+        The method takes ``dtype`` before ``key``; the module-level ``random.randint`` takes ``key`` before
+        ``dtype`` (both orders as in brainstate 0.5.4).
 
         Examples
         --------
@@ -113,8 +133,13 @@ class DiscreteMixin(KeySource):
         return jax.random.categorical(self._draw_key(key), logits, axis, shape)
 
     # ------------------------------------------------------------------ counting distributions
-    def bernoulli(self, p: Any = 0.5, size: Size = None, key: Any = None) -> jax.Array:
+    def bernoulli(
+        self, p: Any = 0.5, size: Size = None, key: Any = None, check_valid: bool = True
+    ) -> jax.Array:
         """Boolean samples that are ``True`` with probability ``p``.
+
+        With ``check_valid=True`` a ``p`` outside ``[0, 1]`` raises ``ValueError`` (a traced ``p`` when the
+        compiled program runs).
 
         Examples
         --------
@@ -122,12 +147,17 @@ class DiscreteMixin(KeySource):
         >>> RandomState(0).bernoulli(1.0, size=3).tolist()
         [True, True, True]
         """
-        check_param(lambda: (jnp.asarray(p) >= 0) & (jnp.asarray(p) <= 1), "p", p, "a probability in [0, 1]")
+        check_valid_param(lambda: _is_probability(p), p, _PROBABILITY, check_valid)
         p = jnp.asarray(p)
         return jax.random.bernoulli(self._draw_key(key), p, out_shape(size, p))
 
-    def binomial(self, n: Any, p: Any, size: Size = None, key: Any = None, dtype: Any = None) -> jax.Array:
+    def binomial(
+        self, n: Any, p: Any, size: Size = None, key: Any = None, dtype: Any = None, check_valid: bool = True
+    ) -> jax.Array:
         """Number of successes in ``n`` trials of probability ``p``.
+
+        With ``check_valid=True`` a ``p`` outside ``[0, 1]`` or a negative concrete ``n`` raises
+        ``ValueError``; ``check_valid=False`` skips both checks.
 
         Examples
         --------
@@ -136,8 +166,9 @@ class DiscreteMixin(KeySource):
         >>> bool(((x >= 0) & (x <= 10)).all())
         True
         """
-        check_param(lambda: (jnp.asarray(p) >= 0) & (jnp.asarray(p) <= 1), "p", p, "a probability in [0, 1]")
-        check_param(lambda: jnp.asarray(n) >= 0, "n", n, "non-negative")
+        check_valid_param(lambda: _is_probability(p), p, _PROBABILITY, check_valid)
+        if check_valid:
+            check_param(lambda: jnp.asarray(n) >= 0, "n", n, "non-negative")
         dtype = int_dtype(dtype)
         draws = jax.random.binomial(
             self._draw_key(key),
@@ -171,7 +202,8 @@ class DiscreteMixin(KeySource):
         """
         check_param(lambda: (jnp.asarray(p) > 0) & (jnp.asarray(p) <= 1), "p", p, "a probability in (0, 1]")
         dtype = int_dtype(dtype)
-        return jax.random.geometric(self._draw_key(key), p, out_shape(size, p), dtype)
+        u = jax.random.uniform(self._draw_key(key), out_shape(size, p))
+        return jnp.ceil(jnp.log1p(-u) / jnp.log1p(-jnp.asarray(p, u.dtype))).astype(dtype)
 
     def negative_binomial(
         self, n: Any, p: Any, size: Size = None, key: Any = None, dtype: Any = None
@@ -194,9 +226,22 @@ class DiscreteMixin(KeySource):
         return jax.random.poisson(k2, rate, shape, dtype)
 
     def multinomial(
-        self, n: Any, pvals: Any, size: Size = None, key: Any = None, dtype: Any = None
+        self,
+        n: Any,
+        pvals: Any,
+        size: Size = None,
+        key: Any = None,
+        dtype: Any = None,
+        check_valid: bool = True,
     ) -> jax.Array:
-        """Counts of ``n`` draws over ``len(pvals)`` categories; the result has shape ``size + (k,)``.
+        """Counts of ``n`` draws over ``k = pvals.shape[-1]`` categories; the result has shape
+        ``size + (k,)`` (``size`` defaults to ``pvals.shape[:-1]``).
+
+        Each of the ``n`` draws picks the first category whose cumulative probability reaches a uniform
+        number, as brainstate 0.5.4 does (same numbers); when ``pvals`` sums to less than 1, draws beyond
+        the total are not counted. With ``check_valid=True`` a sum of ``pvals[..., :-1]`` above 1 (checked
+        when the program runs if ``pvals`` is traced) or a negative concrete entry raises ``ValueError``.
+        A traced or array ``n`` is drawn with ``jax.random.multinomial`` instead.
 
         Examples
         --------
@@ -204,20 +249,29 @@ class DiscreteMixin(KeySource):
         >>> int(RandomState(0).multinomial(10, [0.2, 0.3, 0.5]).sum())
         10
         """
-        check_param(
-            lambda: (
-                (jnp.asarray(pvals) >= 0).all()
-                & jnp.isclose(jnp.asarray(pvals).sum(-1), 1.0, atol=1e-5).all()
-            ),
-            "pvals",
-            pvals,
-            "non-negative probabilities summing to 1",
-        )
         pvals = jnp.asarray(pvals, jnp.float32)
-        shape = None if size is None else (*size_tuple(size), pvals.shape[-1])
+        if check_valid:
+            check_param(lambda: (pvals >= 0).all(), "pvals", pvals, "non-negative")
+        check_valid_param(
+            lambda: jnp.sum(pvals[..., :-1], axis=-1) <= 1,
+            pvals,
+            "The sum of pvals[..., :-1] must be at most 1 for every distribution",
+            check_valid,
+        )
         dtype = int_dtype(dtype)
-        counts = jax.random.multinomial(self._draw_key(key), jnp.asarray(n, jnp.float32), pvals, shape=shape)
-        return counts.astype(dtype)  # type: ignore[no-any-return]
+        k = pvals.shape[-1]
+        if isinstance(n, Tracer) or np.ndim(n) != 0:
+            shape = None if size is None else (*size_tuple(size), k)
+            counts = jax.random.multinomial(
+                self._draw_key(key), jnp.asarray(n, jnp.float32), pvals, shape=shape
+            )
+            return counts.astype(dtype)  # type: ignore[no-any-return]
+        if int(n) < 0:
+            raise ValueError(f"Parameter 'n' must be a non-negative number of draws, got {n!r}.")
+        batch = pvals.shape[:-1] if size is None else jnp.broadcast_shapes(size_tuple(size), pvals.shape[:-1])
+        u = jax.random.uniform(self._draw_key(key), (int(n), *batch))
+        picked = jnp.sum(jnp.cumsum(pvals, axis=-1) < u[..., None], axis=-1)
+        return jax.nn.one_hot(picked, k, dtype=dtype).sum(axis=0, dtype=dtype)
 
     def hypergeometric(
         self, ngood: Any, nbad: Any, nsample: Any, size: Size = None, key: Any = None, dtype: Any = None

@@ -190,7 +190,7 @@ class MultivariateMixin(KeySource):
         return (jnp.mod(theta + math.pi, 2 * math.pi) - math.pi).astype(dtype)
 
     # ------------------------------------------------------------------ *_like
-    def rand_like(self, input: Any, key: Any = None, dtype: Any = None) -> jax.Array:  # noqa: A002
+    def rand_like(self, input: Any, dtype: Any = None, key: Any = None) -> jax.Array:  # noqa: A002
         """Uniform ``[0, 1)`` samples with the shape of ``input`` (dtype: ``dtype``, else ``input``'s if
         floating, else the default float).
 
@@ -204,7 +204,7 @@ class MultivariateMixin(KeySource):
         dtype = _like_float(input, dtype)
         return jax.random.uniform(self._draw_key(key), jnp.shape(input), dtype)
 
-    def randn_like(self, input: Any, key: Any = None, dtype: Any = None) -> jax.Array:  # noqa: A002
+    def randn_like(self, input: Any, dtype: Any = None, key: Any = None) -> jax.Array:  # noqa: A002
         """Standard normal samples with the shape of ``input`` (dtype as in :meth:`rand_like`).
 
         Examples
@@ -222,11 +222,13 @@ class MultivariateMixin(KeySource):
         input: Any,
         low: Any = 0,
         high: Any = None,
-        key: Any = None,  # noqa: A002
         dtype: Any = None,
+        key: Any = None,
     ) -> jax.Array:
-        """Integers in ``[low, high)`` (one bound: ``[0, low)``) with the shape of ``input`` (dtype: ``dtype``,
-        else ``input``'s if integer, else the default int).
+        """Integers in ``[low, high)`` (one bound: ``[0, low)``) with the shape of ``input``.
+
+        The dtype is ``dtype``, else ``input``'s (a floating ``input`` gives whole numbers of its float
+        dtype, as ``torch.randint_like`` and brainstate 0.5.4 do), else the default int.
 
         Examples
         --------
@@ -239,11 +241,16 @@ class MultivariateMixin(KeySource):
         if high is None:
             low, high = 0, low
         check_param(lambda: jnp.asarray(low) < jnp.asarray(high), "low", low, f"smaller than high={high!r}")
+        out_dtype = None
         if dtype is None:
             in_dtype = jnp.result_type(input)
-            dtype = in_dtype if jnp.issubdtype(in_dtype, jnp.integer) else None
+            if jnp.issubdtype(in_dtype, jnp.integer):
+                dtype = in_dtype
+            elif jnp.issubdtype(in_dtype, jnp.floating):
+                out_dtype = in_dtype
         dtype = int_dtype(dtype)
-        return jax.random.randint(self._draw_key(key), jnp.shape(input), low, high, dtype)
+        draws = jax.random.randint(self._draw_key(key), jnp.shape(input), low, high, dtype)
+        return draws if out_dtype is None else draws.astype(out_dtype)
 
 
 def _like_float(input: Any, dtype: Any) -> Any:  # noqa: A002

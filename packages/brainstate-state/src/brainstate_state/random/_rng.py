@@ -28,6 +28,7 @@ from ._continuous import ContinuousMixin
 from ._discrete import DiscreteMixin
 from ._location_scale import LocationScaleMixin
 from ._multivariate import MultivariateMixin
+from ._power_law import PowerLawMixin
 
 __all__ = ["RandomState"]
 
@@ -95,7 +96,9 @@ def _to_key_or_pending(seed_or_key: Any) -> Any:
     )
 
 
-class RandomState(State[Any], ContinuousMixin, LocationScaleMixin, DiscreteMixin, MultivariateMixin):
+class RandomState(
+    State[Any], ContinuousMixin, LocationScaleMixin, PowerLawMixin, DiscreteMixin, MultivariateMixin
+):
     """A pseudo-random number stream stored as a State (a typed JAX key).
 
     Parameters
@@ -157,8 +160,8 @@ class RandomState(State[Any], ContinuousMixin, LocationScaleMixin, DiscreteMixin
         new = _to_key_or_pending(seed_or_key)
         self.value = new.build() if type(new) is _PendingKey else new
 
-    def set_key(self, key: Any) -> None:
-        """Replace the key (a typed key or ``uint32[2]`` key data). This is a write of the state.
+    def set_key(self, seed_or_key: Any) -> None:
+        """Replace the key (an int seed, a typed key or ``uint32[2]`` key data). This is a write of the state.
 
         Examples
         --------
@@ -169,8 +172,11 @@ class RandomState(State[Any], ContinuousMixin, LocationScaleMixin, DiscreteMixin
         >>> bool((jax.random.key_data(rng.value) == jax.random.key_data(jax.random.key(3))).all())
         True
         """
+        if isinstance(seed_or_key, (int, np.integer)) and not isinstance(seed_or_key, bool):
+            self.seed(seed_or_key)
+            return
         try:
-            self.value = as_key(key)
+            self.value = as_key(seed_or_key)
         except TypeError as exc:
             raise TypeError(state_error_message(str(exc), self)) from None
 
