@@ -9,6 +9,7 @@ the primitive once as loop-invariant inputs. Inside the primitive, each traced p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,9 +22,11 @@ from brainstate_state import TRACE_CONTEXT, State, state_error_message
 
 __all__ = [
     "StateUnion",
+    "check_branch_outputs",
     "check_leading_sizes",
     "commit",
     "disable_jit_active",
+    "function_label",
     "in_trace",
     "is_concrete",
     "promote_weak_carry",
@@ -230,3 +233,56 @@ def arg_leaves(*args: Any) -> list[Any]:
 def call_name(fun: Callable[..., Any]) -> str:
     """A readable name of a user function for messages."""
     return str(getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or type(fun).__name__)
+
+
+def function_label(fun: Callable[..., Any]) -> str:
+    """```name` (file:line)`` of a user function, for messages (partials and callable objects unwrapped)."""
+    target: Any = fun
+    while isinstance(target, functools.partial):
+        target = target.func
+    target = getattr(target, "__func__", target)  # bound methods
+    code = getattr(target, "__code__", None)
+    if code is None:
+        call_method = vars(type(target)).get("__call__")  # a callable object: its __call__'s source
+        code = getattr(call_method, "__code__", None)
+    where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+    return f"`{call_name(fun)}`{where}"
+
+
+class _TypeText:
+    """A leaf of an output structure shown as its type (``float32[3]``)."""
+
+    def __init__(self, shape: Any) -> None:
+        self.text = f"{np.dtype(shape.dtype).name}[{','.join(str(d) for d in shape.shape)}]"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _render(out_shapes: Any) -> str:
+    return repr(jax.tree.map(_TypeText, out_shapes))
+
+
+def check_branch_outputs(programs: Sequence[TracedProgram], labels: Sequence[str], what: str) -> None:
+    """Raise ``TypeError`` naming the user's functions if branches return different structures or types.
+
+    ``labels[i]`` describes ``programs[i]`` (e.g. "true_fun `f` (file.py:3)"). Weak types are ignored, as in
+    ``jax.lax.cond``; shapes, dtypes and the pytree structure must agree.
+    """
+    first, first_label = programs[0], labels[0]
+    for program, label in zip(programs[1:], labels[1:], strict=True):
+        if program.out_treedef != first.out_treedef:
+            raise TypeError(
+                f"{what}: every branch must return the same structure, but {first_label} returns "
+                f"{_render(first.out_shapes)} and {label} returns {_render(program.out_shapes)}. Return the "
+                "same containers (tuples/lists of the same length, dicts with the same keys) from every branch."
+            )
+        paths = jax.tree_util.tree_flatten_with_path(first.out_shapes)[0]
+        for (path, a), b in zip(paths, jax.tree.leaves(program.out_shapes), strict=True):
+            if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+                where = f"output{jax.tree_util.keystr(path)}" if path else "the output"
+                raise TypeError(
+                    f"{what}: every branch must return the same shapes and dtypes, but at {where}, "
+                    f"{first_label} returns {_TypeText(a)!r} and {label} returns {_TypeText(b)!r}. Make them "
+                    f"agree at {where} (e.g. `jnp.broadcast_to(v, shape)` or `v.astype(dtype)`)."
+                )

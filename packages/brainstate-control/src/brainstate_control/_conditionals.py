@@ -21,7 +21,9 @@ from ._common import (
     StateUnion,
     arg_leaves,
     call_name,
+    check_branch_outputs,
     disable_jit_active,
+    function_label,
     in_trace,
     is_concrete,
     to_scalar_pred,
@@ -32,13 +34,24 @@ __all__ = ["cond", "ifelse", "switch"]
 
 
 def _run_branches(
-    index: Any, branches: Sequence[Callable[..., Any]], operands: tuple[Any, ...], what: str
+    index: Any,
+    branches: Sequence[Callable[..., Any]],
+    operands: tuple[Any, ...],
+    what: str,
+    roles: Sequence[str] | None = None,
 ) -> Any:
-    """``lax.switch`` over stateful ``branches`` with an in-range int32 ``index``."""
+    """``lax.switch`` over stateful ``branches`` with an in-range int32 ``index``.
+
+    ``roles`` name the branches in messages (default ``branches[i]``).
+    """
     programs: list[TracedProgram] = []
     for branch in branches:
         stateful = StatefulFunction(branch, name=call_name(branch))
         programs.append(stateful.get_program(*operands))
+    roles = roles if roles is not None else [f"branches[{i}]" for i in range(len(branches))]
+    labels = [f"{role} {function_label(b)}" for role, b in zip(roles, branches, strict=True)]
+    order = range(len(programs) - 1, -1, -1) if what == "cond" else range(len(programs))  # true_fun first
+    check_branch_outputs([programs[i] for i in order], [labels[i] for i in order], what)
     union = StateUnion(programs)
     union.check_written_types(programs, f"{what} branch")
     write_values, read_values = union.current_values()
@@ -62,7 +75,7 @@ def _run_branches(
 def _cond_inline(funs: tuple[Callable[..., Any], ...], static: None, pred: Any, *operands: Any) -> Any:
     true_fun, false_fun = funs
     index = jnp.asarray(pred, dtype=jnp.int32)
-    return _run_branches(index, [false_fun, true_fun], operands, "cond")
+    return _run_branches(index, [false_fun, true_fun], operands, "cond", ["false_fun", "true_fun"])
 
 
 def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:

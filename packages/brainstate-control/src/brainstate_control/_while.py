@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_ir import StatefulFunction, TracedProgram, unvmap
+from brainstate_ir import StatefulFunction, TracedProgram, _compat, register_prim_handler, unvmap
 from brainstate_state import StateTraceStack, state_error_message
 
 from ._common import (
@@ -24,6 +24,7 @@ from ._common import (
     arg_leaves,
     call_name,
     disable_jit_active,
+    function_label,
     in_trace,
     is_concrete,
     promote_weak_carry,
@@ -32,6 +33,9 @@ from ._eager_cache import cached_eager_call
 from ._nested import level_sizes, nested_scan, validate_base
 
 __all__ = ["bounded_while_loop", "while_loop"]
+
+# Generated Python code drops the reverse-mode guard of while_loop (it only changes error messages).
+register_prim_handler("no_reverse_mode", lambda ctx, eqn, args: str(args[0]))
 
 T = TypeVar("T")
 
@@ -105,8 +109,24 @@ def _while_inline(funs: tuple[Callable[..., Any], ...], static: None, init_val: 
         return union.written_after(body_program, writes, new_writes), new_val
 
     final_writes, val = jax.lax.while_loop(cond, body, (write_values, init_val))
+    message = _REVERSE_MODE_MESSAGE.format(cond=function_label(cond_fun), body=function_label(body_fun))
+    final_writes, val = jax.tree.map(lambda x: _forward_only(x, message), (final_writes, val))
     union.commit(final_writes)
     return val
+
+
+_REVERSE_MODE_MESSAGE = (
+    "while_loop with cond_fun {cond} and body_fun {body} cannot be differentiated in reverse mode (jax.grad, "
+    "jax.vjp, brainstate's grad): its number of steps is only known when it runs. Use "
+    "brainstate.transform.bounded_while_loop(cond_fun, body_fun, init_val, max_steps=N), which runs at most "
+    "N steps and supports reverse mode. Forward mode (jax.jvp, jax.jacfwd) works with while_loop."
+)
+
+
+def _forward_only(x: Any, message: str) -> Any:
+    if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.inexact):
+        return _compat.no_reverse_mode(x, message)
+    return x
 
 
 def while_loop(cond_fun: Callable[[T], Any], body_fun: Callable[[T], T], init_val: T) -> T:

@@ -215,3 +215,34 @@ def shard_map(f: Any, mesh: Any, in_specs: Any, out_specs: Any, check: bool = Tr
 
 
 __all__ += ["SHARD_MAP_CHECK_KW", "shard_map"]
+
+
+# --- added by brainstate-control: an identity whose reverse-mode derivative is an error with a message ---
+from jax.interpreters import ad as _ad  # noqa: E402
+from jax.interpreters import batching as _batching  # noqa: E402
+from jax.interpreters import mlir as _mlir  # noqa: E402
+
+_no_reverse_mode_p = Primitive("no_reverse_mode")
+_no_reverse_mode_p.def_impl(lambda x, *, message: x)
+_no_reverse_mode_p.def_abstract_eval(lambda x, *, message: x)
+_mlir.register_lowering(_no_reverse_mode_p, lambda ctx, x, *, message: [x])
+_batching.defvectorized(_no_reverse_mode_p)
+
+
+def _no_reverse_mode_transpose(ct: Any, x: Any, *, message: str) -> Any:
+    raise ValueError(message)
+
+
+_ad.deflinear2(_no_reverse_mode_p, _no_reverse_mode_transpose)
+
+
+def no_reverse_mode(x: Any, message: str) -> Any:
+    """``x`` unchanged, forward-mode differentiable; reverse-mode differentiation raises ``ValueError(message)``.
+
+    Put after a computation JAX can only differentiate forward (``lax.while_loop``) so that ``jax.grad``
+    fails with a message that says what to use instead (its transpose runs before the loop's own).
+    """
+    return _no_reverse_mode_p.bind(x, message=message)
+
+
+__all__ += ["no_reverse_mode"]
