@@ -6,6 +6,10 @@ Usage::
     python docs/run_doctests.py state ir jit    # some packages (short names)
     python docs/run_doctests.py -- -x -q        # extra pytest options after ``--``
 
+Each example runs in a fresh namespace, as if pasted alone into a new Python prompt: it sees only what it
+imports itself, not the globals of the module it documents (pytest's default). This module is also the
+pytest plugin that arranges this (``-p run_doctests``).
+
 Modules that need an optional extra which is not installed (e.g. ``brainunit`` for
 ``brainstate-autodiff[units]``) are skipped with a note. Each package runs in its own pytest process, so
 one failing package does not hide the others; the exit status is non-zero when any package failed.
@@ -32,6 +36,14 @@ OPTIONAL = {
     "graphviz": "graphviz",
 }
 DOCTEST_FLAGS = "NORMALIZE_WHITESPACE ELLIPSIS"
+
+
+def pytest_collection_modifyitems(items: list[object]) -> None:
+    """pytest hook: every doctest starts from an empty namespace instead of its module's globals."""
+    for item in items:
+        dtest = getattr(item, "dtest", None)
+        if dtest is not None:
+            dtest.globs = {"__name__": "__main__"}
 
 
 def src_dir(short: str) -> Path:
@@ -79,6 +91,8 @@ def run_package(short: str, extra_args: list[str]) -> int:
         f"doctest_optionflags={DOCTEST_FLAGS}",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "run_doctests",
         "-q",
         "--rootdir",
         str(ROOT),
@@ -87,6 +101,10 @@ def run_package(short: str, extra_args: list[str]) -> int:
     ]
     env = dict(os.environ)
     env.setdefault("JAX_PLATFORMS", "cpu")
+    # This file is the plugin that gives every example a fresh namespace.
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parent), env.get("PYTHONPATH")])
+    )
     print(f"[{short}] {' '.join(cmd)}", flush=True)
     code = subprocess.call(cmd, cwd=ROOT, env=env)
     if code == 5:  # pytest: no tests collected (a package without docstring examples)
