@@ -12,12 +12,17 @@ import numpy as np
 import pytest
 
 import brainstate_state as bss
-from brainstate_ir import StatefulFunction
+from brainstate_ir._stateful import StatefulFunction as CoreStatefulFunction
+from brainstate_ir._stateful_compat import StatefulFunction as SF
 from brainstate_ir._stateful_compat import StatefulFunctionCompat
 
 
-class SF(StatefulFunctionCompat, StatefulFunction):
-    """The 0.5.4 API over StatefulFunction."""
+def test_the_compat_class_puts_the_0_5_4_methods_first() -> None:
+    # The 0.5.4 methods redefine some of StatefulFunction's: the mixin must come first.
+    assert SF.__mro__.index(StatefulFunctionCompat) < SF.__mro__.index(CoreStatefulFunction)
+    assert SF.jaxpr_call is StatefulFunctionCompat.jaxpr_call
+    assert SF.get_jaxpr is StatefulFunctionCompat.get_jaxpr
+    assert SF.__doc__ == CoreStatefulFunction.__doc__
 
 
 def model() -> tuple[bss.State[Any], bss.ParamState[Any], Any, Any]:
