@@ -1,8 +1,10 @@
 """Generate readable, executable Python source (``jax.numpy`` / ``jax.lax`` calls) from a jaxpr.
 
 The generated module imports ``jax``, ``jax.numpy as jnp``, ``jax.lax as lax`` and ``numpy as np``, and
-defines one function (``fn_name``) taking the jaxpr's inputs as flat positional arguments. It returns
-the single output itself, or a tuple when there are zero or several outputs. Bodies of ``jit``,
+defines one function. From a jaxpr (:func:`jaxpr_to_python_code`) it takes the jaxpr's inputs as flat
+positional arguments and returns the single output itself, or a tuple when there are zero or several
+outputs; from a Python function (:func:`fn_to_python_code`) it has that function's signature and returns
+its output pytree. Bodies of ``jit``,
 ``cond``, ``while``, ``scan``, remat and custom-derivative equations become helper functions (which
 always return tuples). Consts of a ``ClosedJaxpr`` and array literals are emitted as module-level
 ``np.array`` constants (exact, via their bytes when needed); for a plain ``Jaxpr`` the constvars become
