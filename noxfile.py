@@ -12,6 +12,7 @@ source of truth); ``integration_tests/test_versions.py`` checks those files agai
     build                   wheels + sdists of all seven; each installed alone from the wheels
     jax-floor               every package's tests against the lowest declared jax
     docs / demo / bench     Sphinx docs, ``python -m brainstate.demo``, ``benchmarks/run_all.py``
+    docs-check              every built page in headless Chromium at 1280 px (on demand, after docs)
     ci                      what CI runs; fails when any of its sessions fails
 """
 
@@ -435,9 +436,27 @@ def build(session: nox.Session) -> None:
 # ---------------------------------------------------------------------------------------------------
 # docs, demo, bench
 # ---------------------------------------------------------------------------------------------------
+DOCS_HTML = ROOT / ".nox" / "docs" / "tmp" / "html"  # where `docs` writes the site and `docs-check` reads it
+
+
+def build_paths_in_html(html: Path) -> list[str]:
+    """Pages that show a path of the build machine (the checkout or a temporary folder)."""
+    needles = [str(ROOT) + "/", "/tmp/"]
+    found = []
+    for page in sorted(html.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        hits = sorted({n for n in needles if n in text})
+        if hits:
+            found.append(f"{page.relative_to(html)} contains {', '.join(hits)}")
+    return found
+
+
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx documentation in docs/ (notebooks executed, warnings are errors) and run the doctests."""
+    """Build the Sphinx documentation in docs/ (notebooks executed, warnings are errors) and run the doctests.
+
+    Fails when a page shows a path of the build machine. The site is written to ``.nox/docs/tmp/html``.
+    """
     if not (ROOT / "docs" / "conf.py").is_file():
         session.skip("docs/conf.py does not exist yet: nothing to build")
     reqs = ROOT / "docs" / "requirements.txt"
@@ -446,10 +465,34 @@ def docs(session: nox.Session) -> None:
     session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *extra)
     out = Path(session.create_tmp()) / "html"
     session.run("python", "docs/run_doctests.py", env=CPU_ENV)
+    shutil.rmtree(out, ignore_errors=True)  # no page of an earlier build survives
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out), *session.posargs, env=CPU_ENV
     )
+    leaks = build_paths_in_html(out)
+    if leaks:
+        session.error("pages show build paths:\n  " + "\n  ".join(leaks))
     session.log(f"HTML docs in {out}")
+
+
+@nox.session(name="docs-check", python=PYTHON)
+def docs_check(session: nox.Session) -> None:
+    """Open every page built by ``nox -s docs`` in headless Chromium at 1280 px (on demand, not in ``ci``).
+
+    Checks that no table or code block overflows the viewport or is cut off, that the page does not scroll
+    sideways, and that every code block has a copy button (``docs/check_pages.py``). Installs Chromium with
+    apt-get when it is missing (needs root); run ``python3 -m nox -s docs docs-check`` for a fresh build.
+    """
+    if not (DOCS_HTML / "index.html").is_file():
+        session.error(f"{DOCS_HTML.relative_to(ROOT)} has no index.html: run `python3 -m nox -s docs` first")
+    if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
+        if shutil.which("apt-get") is None:
+            session.error("Chromium is not installed and apt-get is not available: install Chromium first")
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "chromium", external=True)
+    # The Playwright package drives the system Chromium; it downloads no browser of its own.
+    session.install("playwright>=1.40")
+    session.run("python", "docs/check_pages.py", str(DOCS_HTML), *session.posargs)
 
 
 @nox.session(python=PYTHON)
