@@ -144,6 +144,20 @@ def test_fn_to_python_code_parameter_names_never_clash_with_generated_names() ->
     assert float(compile_source(source, "positional_only")(4.0, y=5.0)) == 20.0
 
 
+def test_fn_to_python_code_bakes_in_parameters_left_at_their_default() -> None:
+    def f(x, scale=2.0, *, shift=None):  # type: ignore[no-untyped-def]
+        return x * scale if shift is None else x * scale + shift
+
+    source = fn_to_python_code(f, jnp.arange(3.0))
+    assert "def f(x):" in source
+    np.testing.assert_array_equal(compile_source(source, "f")(jnp.ones(3)), f(jnp.ones(3)))
+    source = fn_to_python_code(f, jnp.arange(3.0), shift=1.0)
+    assert "def f(x, *, shift):" in source
+    np.testing.assert_array_equal(
+        compile_source(source, "f")(jnp.ones(3), shift=5.0), f(jnp.ones(3), shift=5.0)
+    )
+
+
 def test_fn_to_python_code_custom_pytree_nodes_are_read_by_flattening() -> None:
     # A custom node whose keys are no attributes: its leaves are read with jax.tree_util.
     point = jax.tree_util.Partial(jnp.add, jnp.float32(1.0))
