@@ -137,7 +137,8 @@ def test_pmap2_random_lanes_use_split_keys() -> None:
     keys = jax.random.split(start, 5)
     expected = jax.vmap(lambda k: jax.random.normal(jax.random.split(k)[1]))(keys[1:])
     np.testing.assert_allclose(out, expected, rtol=1e-6)
-    np.testing.assert_array_equal(jax.random.key_data(rng.value), jax.random.key_data(keys[0]))
+    after = jax.random.split(keys[0])[1]  # the stream moves on as brainstate 0.5.4 moves it
+    np.testing.assert_array_equal(jax.random.key_data(rng.value), jax.random.key_data(after))
 
 
 def test_shard_map_gives_every_shard_its_own_key() -> None:

@@ -48,7 +48,8 @@ def vmap_mapping_fn(spmd_axis_name: Any = None) -> MappingFn:
 @functools.partial(jax.jit, static_argnums=1)
 def lane_keys(key: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
     keys = jax.random.split(key, size + 1)
-    return keys[1:], keys[0]
+    # The stream then moves to a key split off keys[0], as brainstate 0.5.4 advances it.
+    return keys[1:], jax.random.split(keys[0])[1]
 
 
 def pure_program(program: LaneProgram, kept: tuple[int, ...]) -> Callable[..., tuple[Any, list[Any]]]:

@@ -6,7 +6,8 @@ values during that run; afterwards they receive the batched arrays (batch axis 0
 ``'INIT_NO_BATCHING'``, which keep a single (replicated) value.
 
 Random states the function draws from give every lane its own key: the keys are those
-``rng.split_key(n)`` returns, and the stream advances exactly as that call advances it. Existing States
+``rng.split_key(n)`` returns; afterwards the stream moves to ``split(kept_key)[1]``, where ``kept_key`` is
+the key ``split_key(n)`` keeps (brainstate 0.5.4's stream). Existing States
 written with a value equal in all lanes are written once; a per-lane write into an existing State raises
 :class:`~brainstate_state.BatchAxisError`.
 
@@ -188,6 +189,8 @@ def map_new_states(
         if id(rng) not in seen:
             seen.add(id(rng))
             rng.split_key(size)
+            # As brainstate 0.5.4: the stream then moves to a key split off the one split_key kept.
+            rng.value = jax.random.split(rng.value)[1]
     return out, plan
 
 
