@@ -22,14 +22,13 @@ re-run the JAX transform in Python.
 from __future__ import annotations
 
 import functools
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from brainstate_ir import StatefulFunction, TracedProgram
+from brainstate_ir import COMPILED_PROGRAMS, StatefulFunction, TracedProgram
 from brainstate_state import TRACE_CONTEXT, State, describe_state, state_error_message
 
 from ._units import is_quantity
@@ -127,9 +126,6 @@ class GradientTransform:
         self.check_states = bool(check_states)
         self.debug_nan = bool(debug_nan)
         self.grad_states = GradStates(grad_states) if grad_states is not None else None
-        self._compiled: weakref.WeakKeyDictionary[TracedProgram, Callable[..., Any]] = (
-            weakref.WeakKeyDictionary()
-        )
         if transform in (jax.jacrev, jax.jacfwd, jax.hessian):
             self.per_output = True
 
@@ -194,21 +190,30 @@ class GradientTransform:
 
     # ------------------------------------------------------------------ the pure function
     def _pure_function(
-        self,
-        program: TracedProgram,
-        grad_states: Sequence[State[Any]],
-        other_states: Sequence[State[Any]],
+        self, program: TracedProgram, grad_positions: tuple[int, ...]
     ) -> Callable[..., tuple[Any, Carry]]:
+        """``pure(consts, grad_values, other_values, *args, **kwargs) -> (value, Carry)``, holding no State.
+
+        ``grad_positions[i]`` is the position in ``program.states`` of the i-th grad State (``-1``: not
+        read); the other States' values come in ``program.states`` order.
+        """
         has_aux = self.has_aux
+        evaluate = program.pure_evaluator()
+        n_states = len(program.states)
+        taken = set(grad_positions)
+        other_positions = [i for i in range(n_states) if i not in taken]
 
         def pure(
-            grad_values: list[Any], other_values: list[Any], *args: Any, **kwargs: Any
+            consts: list[Any], grad_values: list[Any], other_values: list[Any], *args: Any, **kwargs: Any
         ) -> tuple[Any, Carry]:
-            by_id = {id(s): v for s, v in zip(grad_states, grad_values, strict=True)}
-            by_id.update((id(s), v) for s, v in zip(other_states, other_values, strict=True))
-            state_values = [by_id[id(s)] for s in program.states]
+            state_values: list[Any] = [None] * n_states
+            for position, value in zip(grad_positions, grad_values, strict=True):
+                if position >= 0:
+                    state_values[position] = value
+            for position, value in zip(other_positions, other_values, strict=True):
+                state_values[position] = value
             # The same flattening as StatefulFunction.split (no static arguments here).
-            out, new_values = program.evaluate(jax.tree.leaves((args, kwargs)), state_values)
+            out, new_values = evaluate(consts, jax.tree.leaves((args, kwargs)), state_values)
             value, aux = (out[0], out[1]) if has_aux else (out, None)
             return value, Carry(value, aux, new_values)
 
@@ -230,16 +235,22 @@ class GradientTransform:
         # function; everything else is fixed for this object and baked in.
         dynamic = {k: v for k, v in params.items() if isinstance(v, jax.Array)}
         static = {k: v for k, v in params.items() if k not in dynamic}
-        run = self._runner(program, grad_states, other_states, static)
-        if self._is_eager(args, kwargs):
-            compiled = self._compiled.get(program)
-            if compiled is None:
-                compiled = self._compiled[program] = jax.jit(run)
-            raw, carry = compiled(dynamic, grad_values, other_values, *args, **kwargs)
+        index = {id(s): i for i, s in enumerate(program.states)}
+        positions = tuple(index.get(id(s), -1) for s in grad_states)
+        consts = list(program.jaxpr.consts)
+        run = self._runner(program, positions, static)
+        key = self._compiled_key(program, positions, static)
+        if key is not None and self._is_eager(args, kwargs) and not _holds_tracer(consts):
+            # One executable per program structure and transform options, shared by every gradient object
+            # (a fresh grad(...) per training step included) and every re-created State of the same shape.
+            compiled = COMPILED_PROGRAMS.jitted(key, lambda: run)
+            raw, carry = compiled(dynamic, consts, grad_values, other_values, *args, **kwargs)
         else:
-            raw, carry = run(dynamic, grad_values, other_values, *args, **kwargs)
+            raw, carry = run(dynamic, consts, grad_values, other_values, *args, **kwargs)
         if self.debug_nan:
-            self._check_nan(raw, functools.partial(run, dynamic), (grad_values, other_values, *args), kwargs)
+            self._check_nan(
+                raw, functools.partial(run, dynamic, consts), (grad_values, other_values, *args), kwargs
+            )
         for state, value in zip(program.write_states, carry.state_values, strict=True):
             state.value = value
         return self._assemble(raw, carry)
@@ -250,18 +261,42 @@ class GradientTransform:
             return False
         return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs)))
 
-    def _runner(
-        self,
-        program: TracedProgram,
-        grad_states: Sequence[State[Any]],
-        other_states: Sequence[State[Any]],
-        static_params: dict[str, Any],
-    ) -> Callable[..., tuple[Any, Carry]]:
-        pure = self._pure_function(program, grad_states, other_states)
+    def _compiled_key(
+        self, program: TracedProgram, positions: tuple[int, ...], static: dict[str, Any]
+    ) -> Hashable | None:
+        """What the compiled gradient depends on besides its inputs (``None``: not shareable)."""
+        key = (
+            "gradient",
+            type(self),
+            program.key,
+            self.transform,
+            self._true_argnums,
+            self.has_aux,
+            positions,
+            tuple(sorted(static.items())),
+        )
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
 
-        def run(dynamic_params: dict[str, Any], *operands: Any, **kwargs: Any) -> tuple[Any, Carry]:
-            transformed = self.transform(
-                pure, argnums=self._true_argnums, has_aux=True, **static_params, **dynamic_params
+    def _runner(
+        self, program: TracedProgram, positions: tuple[int, ...], static_params: dict[str, Any]
+    ) -> Callable[..., tuple[Any, Carry]]:
+        pure = self._pure_function(program, positions)
+        transform = self.transform
+        true_argnums = self._true_argnums
+
+        def run(
+            dynamic_params: dict[str, Any], consts: list[Any], *operands: Any, **kwargs: Any
+        ) -> tuple[Any, Carry]:
+            transformed = transform(
+                functools.partial(pure, consts),
+                argnums=true_argnums,
+                has_aux=True,
+                **static_params,
+                **dynamic_params,
             )
             return transformed(*operands, **kwargs)  # type: ignore[no-any-return]
 
@@ -317,3 +352,7 @@ class GradientTransform:
             return transformed(*ops, **kwargs)[0]  # the gradients, without the carry
 
         debug_nan_if(has_nan, gradients, *operands, phase="grad")
+
+
+def _holds_tracer(values: Sequence[Any]) -> bool:
+    return any(isinstance(v, jax.core.Tracer) for v in values)

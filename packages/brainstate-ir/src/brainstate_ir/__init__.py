@@ -12,6 +12,7 @@ from __future__ import annotations
 from brainstate_state import register_library_dir
 
 from ._arguments import SplitCall, StaticArgs, leaf_signature, resolve_static_args, split_call
+from ._call_cache import COMPILED_PROGRAMS, CompiledProgramCache, compiled_call, jaxpr_key, structure_id
 from ._program import TracedProgram
 from ._stateful import StatefulFunction
 from .codegen import (
@@ -41,6 +42,8 @@ register_library_dir(__file__)
 __version__ = "0.6.0"
 
 __all__ = [
+    "COMPILED_PROGRAMS",
+    "CompiledProgramCache",
     "JaxprInterfaceError",
     "JaxprValidationError",
     "SplitCall",
@@ -51,6 +54,7 @@ __all__ = [
     "UnsupportedPrimitiveError",
     "algebraic_simplification",
     "common_subexpression_elimination",
+    "compiled_call",
     "constant_fold",
     "copy_propagation",
     "dead_code_elimination",
@@ -61,6 +65,7 @@ __all__ = [
     "eval_shape",
     "fn_to_python_code",
     "inline_jit",
+    "jaxpr_key",
     "jaxpr_to_python_code",
     "leaf_signature",
     "make_jaxpr",
@@ -68,6 +73,7 @@ __all__ = [
     "register_prim_handler",
     "resolve_static_args",
     "split_call",
+    "structure_id",
     "unvmap",
     "view_pydot",
 ]

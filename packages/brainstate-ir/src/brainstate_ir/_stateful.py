@@ -20,8 +20,11 @@ from brainstate_state import (
     StateTraceStack,
     catch_new_states,
     invalidate_state_value,
+    note_node_reads,
     peek_value,
+    recording_node_reads,
     state_error_message,
+    watch_nodes,
 )
 from brainstate_state._state import _contains_tracer
 
@@ -147,6 +150,8 @@ class StatefulFunction:
                 if not self._is_stale(program):
                     self._cache.move_to_end(key)
                     self._hits += 1
+                    if program.watch is not None:
+                        note_node_reads(program.watch)  # an enclosing trace reached these nodes too
                     return program
                 del self._cache[key]
             self._misses += 1
@@ -161,7 +166,7 @@ class StatefulFunction:
 
     @staticmethod
     def _is_stale(program: TracedProgram) -> bool:
-        if program.epoch != GRAPH_EPOCH.value:
+        if not program.valid:
             return True
         for state, signature in zip(program.states, program.state_signatures, strict=True):
             if _state_signature(peek_value(state)) != signature:
@@ -198,7 +203,8 @@ class StatefulFunction:
             values = stack.get_state_values() if return_all else stack.get_write_state_values()
             return out, values
 
-        closed, shapes = jax.make_jaxpr(traced, axis_env=self.axis_env, return_shape=True)(*call.leaves)
+        with recording_node_reads() as nodes:
+            closed, shapes = jax.make_jaxpr(traced, axis_env=self.axis_env, return_shape=True)(*call.leaves)
         if self.ir_optimizations is not None:
             from .optimize import optimize_jaxpr
 
@@ -214,6 +220,7 @@ class StatefulFunction:
             out_treedef=jax.tree.structure(out_shapes),
             out_shapes=out_shapes,
             epoch=GRAPH_EPOCH.value,
+            watch=watch_nodes(nodes.values()),
         )
 
     # ------------------------------------------------------------------ one accessor per fact

@@ -2,17 +2,25 @@
 
 How a call works
 ----------------
-A :class:`JittedFunction` keeps a *plan*: the States the function touched the last time it was traced and
-which of them it wrote. A call reads those States' values and hands them, together with the arguments, to
-one inner ``jax.jit`` function whose first (static) argument is the plan's id::
+A :class:`JittedFunction` keeps a *plan*: the States the function touched the last time it was traced,
+which of them it wrote, and a small int standing for the plan's *layout*: the structure, shapes and dtypes
+of those States' values, the written mask and the program's captured constants, but not the States'
+identities. A call reads the plan's State values and hands them, together with the arguments, to one
+inner ``jax.jit`` function whose first (static) argument is that int::
 
-    out, written_values = inner(plan_id, state_values, *args, **kwargs)
+    out, written_values = inner(layout_id, state_values, *args, **kwargs)
 
-JAX's C++ dispatch decides whether a compiled program exists for this plan and these argument and state
-shapes. Only when it does not (a new signature, or a State whose shape or dtype changed) does Python run:
-the :class:`~brainstate_ir.StatefulFunction` traces the user function (once), and if the States it touches
-differ from the plan's, the call switches to a new plan and is retried. Replacing a module's State
-attribute bumps ``GRAPH_EPOCH``; a moved epoch makes the next call re-check the plan.
+JAX's C++ dispatch decides whether a compiled program exists for this layout and these argument and
+state shapes. Only when it does not (a new signature, or a State whose shape or dtype changed) does Python
+run: the :class:`~brainstate_ir.StatefulFunction` traces the user function (once), and if its layout
+differs from the plan's, the call switches to a new plan and is retried. Re-created States of the same
+shapes give the same layout, hence the same executable (no XLA compile); the plan holds only the current
+States, so old ones are collected.
+
+A plan stays valid until a graph node whose attributes the trace read (the module, its sub-modules)
+stores, replaces or deletes a State or sub-module attribute; then the next call retraces. Like
+``jax.jit``, plain Python values (``self.tau = 1.``, globals) are read at trace time and baked in: call
+``clear_cache()`` after changing them. Constructing or changing unrelated modules costs nothing.
 """
 
 from __future__ import annotations
@@ -21,49 +29,76 @@ import functools
 import itertools
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
+import numpy as np
 
 from brainstate_ir import StatefulFunction, TracedProgram, _compat, resolve_static_args
-from brainstate_state import GRAPH_EPOCH, TRACE_CONTEXT, InvalidatedValue, State
+from brainstate_state import TRACE_CONTEXT, GraphWatch, InvalidatedValue, State, note_node_reads
 
-_EPOCH = GRAPH_EPOCH
+#: Hidden leading arguments of the inner ``jax.jit`` function: layout id, State values.
+_HIDDEN = 2
 
 __all__ = ["JittedFunction", "jit"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_PLAN_IDS = itertools.count(1)
+_ALWAYS_VALID = GraphWatch()
+_LAYOUT_IDS = itertools.count(1)
+_MAX_LAYOUTS = 64
+
+
+class _Identity:
+    """A hashable stand-in for a large constant: equal only to itself (and keeps it alive)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.value is self.value
+
+
+def _const_token(value: Any) -> Hashable:
+    if isinstance(value, jax.core.Tracer):
+        return _Identity(value)
+    array = np.asarray(value)
+    if array.size <= 16 and array.dtype != object:
+        return (array.dtype.str, array.shape, array.tobytes())
+    return _Identity(value)
+
+
+def _layout(program: TracedProgram) -> Hashable:
+    return (program.state_treedefs, program.state_signatures, program.written)
 
 
 @dataclass(frozen=True, eq=False)
 class _Plan:
     """The States one compiled program reads (in input order) and writes (in output order)."""
 
-    id: int
+    layout_id: int
+    layout: Hashable
     states: tuple[State[Any], ...]
-    written: tuple[bool, ...]
     write_states: tuple[State[Any], ...]
-    epoch: int
-
-    def matches(self, program: TracedProgram) -> bool:
-        return (
-            len(program.states) == len(self.states)
-            and all(a is b for a, b in zip(program.states, self.states, strict=True))
-            and program.written == self.written
-        )
+    watch: GraphWatch
 
 
 class _PlanMismatch(Exception):
     """Raised inside the inner trace when the function touches other States than the plan passed."""
 
-    def __init__(self, program: TracedProgram) -> None:
+    def __init__(self, program: TracedProgram, signature: Hashable) -> None:
         super().__init__("brainstate internal: state plan changed; retrying with a new plan")
         self.program = program
+        self.signature = signature
 
 
 def _shift(argnums: int | Sequence[int] | None, by: int, what: str) -> tuple[int, ...]:
@@ -97,7 +132,8 @@ class JittedFunction(Generic[P, R]):
     stateful_fun
         The :class:`~brainstate_ir.StatefulFunction` that traces it.
     jitted_fun
-        The inner ``jax.jit`` function, called as ``jitted_fun(plan_id, state_values, *args, **kwargs)``.
+        The inner ``jax.jit`` function, called as
+        ``jitted_fun(layout_id, state_values, *args, **kwargs)``.
     """
 
     def __init__(
@@ -152,16 +188,16 @@ class JittedFunction(Generic[P, R]):
             options["donate_argnames"] = donate_argnames
         self.jitted_fun = jax.jit(
             self._named_pure(name or self.stateful_fun.name),
-            static_argnums=(0, *_shift(user_static, 2, "static_argnums")),
+            static_argnums=(0, *_shift(user_static, _HIDDEN, "static_argnums")),
             static_argnames=static.argnames or None,
-            donate_argnums=_shift(donate_argnums, 2, "donate_argnums"),
+            donate_argnums=_shift(donate_argnums, _HIDDEN, "donate_argnums"),
             keep_unused=keep_unused,
             inline=inline,
             **options,
         )
         self._lock = threading.RLock()
-        self._plans: dict[int, _Plan] = {}
         self._plan: _Plan | None = None
+        self._layout_ids: OrderedDict[Hashable, int] = OrderedDict()
         self._options: dict[str, Any] = dict(
             in_shardings=in_shardings,
             out_shardings=out_shardings,
@@ -180,61 +216,73 @@ class JittedFunction(Generic[P, R]):
 
     # ------------------------------------------------------------------ the inner (traced) function
     def _named_pure(self, name: str) -> Callable[..., Any]:
-        def pure(plan_id: int, state_values: list[Any], *args: Any, **kwargs: Any) -> Any:
-            return self._pure(plan_id, state_values, *args, **kwargs)
+        def pure(layout_id: int, state_values: list[Any], *args: Any, **kwargs: Any) -> Any:
+            return self._pure(layout_id, state_values, *args, **kwargs)
 
         pure.__name__ = pure.__qualname__ = name
         return pure
 
-    def _pure(self, plan_id: int, state_values: list[Any], *args: Any, **kwargs: Any) -> Any:
+    def _pure(self, layout_id: int, state_values: list[Any], *args: Any, **kwargs: Any) -> Any:
         # Runs only while JAX traces (a miss of JAX's cache): replay the traced program.
         call = self.stateful_fun.split(*args, **kwargs)
         program = self.stateful_fun.program_for(call)
-        plan = self._plans[plan_id]
-        if not plan.matches(program):
-            raise _PlanMismatch(program)
+        plan = self._plan
+        if (
+            plan is None
+            or plan.layout_id != layout_id
+            or _layout(program) != plan.layout
+            or len(program.states) != len(plan.states)
+            or any(a is not b for a, b in zip(program.states, plan.states, strict=True))
+        ):
+            raise _PlanMismatch(program, call.signature)
         out, written_values = program.evaluate(call.leaves, state_values)
         return out, written_values
 
     # ------------------------------------------------------------------ plans
-    def _plan_for(self, program: TracedProgram) -> _Plan:
+    def _plan_for(self, program: TracedProgram, signature: Hashable) -> _Plan:
+        # Plans made for the same call signature with the same layout (re-created States of the same
+        # shapes) share one id, hence JAX's compiled executables; plans whose States differ for different
+        # signatures (a static argument selecting a State) get different ids.
+        layout = _layout(program)
+        key = (layout, tuple(_const_token(c) for c in program.jaxpr.consts), signature)
         with self._lock:
-            for plan in self._plans.values():
-                if plan.matches(program):
-                    plan = _Plan(plan.id, plan.states, plan.written, plan.write_states, GRAPH_EPOCH.value)
-                    self._plans[plan.id] = plan
-                    break
+            layout_id = self._layout_ids.get(key)
+            if layout_id is None:
+                layout_id = self._layout_ids[key] = next(_LAYOUT_IDS)
+                while len(self._layout_ids) > _MAX_LAYOUTS:
+                    self._layout_ids.popitem(last=False)
             else:
-                plan = _Plan(
-                    next(_PLAN_IDS), program.states, program.written, program.write_states, GRAPH_EPOCH.value
-                )
-                self._plans[plan.id] = plan
+                self._layout_ids.move_to_end(key)
+            plan = _Plan(
+                layout_id, layout, program.states, program.write_states, program.watch or _ALWAYS_VALID
+            )
             self._plan = plan
-            return plan
+        return plan
 
     def _current_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Plan:
         plan = self._plan
-        if plan is None or plan.epoch != GRAPH_EPOCH.value:
-            plan = self._plan_for(self.stateful_fun.get_program(*args, **kwargs))
+        if plan is None or not plan.watch.valid:
+            call = self.stateful_fun.split(*args, **kwargs)
+            plan = self._plan_for(self.stateful_fun.program_for(call), call.signature)
         return plan
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        # The fast path: a known plan, no enclosing trace. JAX's C++ dispatch does the rest.
+        # The fast path: a valid plan, no enclosing trace. JAX's C++ dispatch does the rest.
         plan = self._plan
         if (
             plan is not None
-            and plan.epoch == _EPOCH.value
+            and plan.watch.valid
             and not TRACE_CONTEXT.stack
             and _compat.is_top_level_trace()
             and not _compat.disable_jit_enabled()
         ):
             try:
                 out, written_values = self.jitted_fun(
-                    plan.id, [s._value for s in plan.states], *args, **kwargs
+                    plan.layout_id, [s._value for s in plan.states], *args, **kwargs
                 )
             except _PlanMismatch as mismatch:
-                retried: R = self._call(args, kwargs, self._plan_for(mismatch.program))
+                retried: R = self._call(args, kwargs, self._plan_for(mismatch.program, mismatch.signature))
                 return retried
             except Exception:
                 self._raise_if_invalidated(plan)
@@ -248,19 +296,20 @@ class JittedFunction(Generic[P, R]):
         return result
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: _Plan | None) -> Any:
-        """The general path: first call, moved epoch, or inside an enclosing trace."""
+        """The general path: first call, invalid plan, or inside an enclosing trace."""
         if plan is None:
             plan = self._current_plan(args, kwargs)
         nested = bool(TRACE_CONTEXT.stack) or not _compat.is_top_level_trace()
         for _attempt in range(8):
             if nested:
+                note_node_reads(plan.watch)  # the enclosing trace reached these nodes too
                 values = [state.value for state in plan.states]
             else:
                 values = [state._value for state in plan.states]
             try:
-                out, written_values = self.jitted_fun(plan.id, values, *args, **kwargs)
+                out, written_values = self.jitted_fun(plan.layout_id, values, *args, **kwargs)
             except _PlanMismatch as mismatch:
-                plan = self._plan_for(mismatch.program)
+                plan = self._plan_for(mismatch.program, mismatch.signature)
                 continue
             except Exception:
                 self._raise_if_invalidated(plan)
@@ -289,12 +338,12 @@ class JittedFunction(Generic[P, R]):
     def trace(self, *args: Any, **kwargs: Any) -> jax.stages.Traced:
         """Trace for these arguments without running (``jax.stages.Traced``); no State is changed."""
         plan = self._current_plan(args, kwargs)
-        return self.jitted_fun.trace(plan.id, self._state_values(plan), *args, **kwargs)
+        return self.jitted_fun.trace(plan.layout_id, self._state_values(plan), *args, **kwargs)
 
     def lower(self, *args: Any, **kwargs: Any) -> jax.stages.Lowered:
         """Lower for these arguments (``jax.stages.Lowered``); no State is changed."""
         plan = self._current_plan(args, kwargs)
-        return self.jitted_fun.lower(plan.id, self._state_values(plan), *args, **kwargs)
+        return self.jitted_fun.lower(plan.layout_id, self._state_values(plan), *args, **kwargs)
 
     def compile(self, *args: Any, **kwargs: Any) -> jax.stages.Compiled:
         """Compile ahead of time for these arguments; later calls with the same shapes reuse it."""
@@ -321,8 +370,8 @@ class JittedFunction(Generic[P, R]):
             clear = getattr(self.jitted_fun, "clear_cache", None)
             if clear is not None:
                 clear()
-            self._plans.clear()
             self._plan = None
+            self._layout_ids.clear()
 
     def __repr__(self) -> str:
         return f"JittedFunction({self.__name__})"

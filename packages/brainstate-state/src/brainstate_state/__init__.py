@@ -8,7 +8,15 @@ and the global environment. Depends on JAX and NumPy only.
 from __future__ import annotations
 
 from ._context import TRACE_CONTEXT
-from ._epoch import GRAPH_EPOCH, bump_graph_epoch
+from ._epoch import (
+    GRAPH_EPOCH,
+    GraphWatch,
+    bump_graph_epoch,
+    node_changed,
+    note_node_reads,
+    recording_node_reads,
+    watch_nodes,
+)
 from ._errors import BatchAxisError, BrainStateError, TraceContextError, describe_state, state_error_message
 from ._source import SourceInfo, library_dirs, register_library_dir, user_frame_info
 from ._state import (
@@ -42,6 +50,7 @@ __all__ = [
     "BatchState",
     "BrainStateError",
     "FakeState",
+    "GraphWatch",
     "HiddenState",
     "InvalidatedValue",
     "LongTermState",
@@ -58,12 +67,16 @@ __all__ = [
     "catch_new_states",
     "check_state_value_tree",
     "describe_state",
+    "node_changed",
+    "note_node_reads",
+    "recording_node_reads",
     "invalidate_state_value",
     "maybe_state",
     "peek_value",
     "library_dirs",
     "register_library_dir",
     "user_frame_info",
+    "watch_nodes",
     "state_error_message",
 ]
 

@@ -5,8 +5,8 @@ attribute-name order, looking for States, sub-Nodes, and lists/tuples/dicts (any
 Attributes named in ``graph_invisible_attrs`` are carried along unchanged but never searched.
 
 Storing, replacing or deleting an attribute whose new or old value is a State or a Node (or a list,
-tuple or dict directly holding one) bumps :data:`brainstate_state.GRAPH_EPOCH`, so transforms that cache
-the States a module holds (``jit``) notice replaced States with one integer comparison.
+tuple or dict directly holding one) invalidates the cached programs whose trace read this node's
+attributes (see ``brainstate_state._epoch``) and bumps :data:`brainstate_state.GRAPH_EPOCH`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar
 
-from .._epoch import bump_graph_epoch
+from .._epoch import node_changed
 from .._state import State
 
 __all__ = ["Node"]
@@ -62,12 +62,12 @@ class Node:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if _holds_graph_value(value) or _holds_graph_value(self.__dict__.get(name)):
-            bump_graph_epoch()
+            node_changed(self)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         if _holds_graph_value(self.__dict__.get(name)):
-            bump_graph_epoch()
+            node_changed(self)
         object.__delattr__(self, name)
 
     def _repr_fields(self) -> list[str]:
