@@ -269,3 +269,74 @@ def test_random_state_gives_every_shard_its_own_key_on_explicit_mesh() -> None:
     keys = jax.random.split(start, 5)
     expected = jnp.concatenate([jax.random.normal(jax.random.split(k)[1], (2,)) for k in keys[1:]])
     np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_vmap_of_stateful_shard_map_with_batched_state() -> None:
+    from brainstate_mapping import vmap
+
+    mesh = mesh1(AxisType.Explicit)
+    h = State(jnp.zeros((3, 8)), name="h")  # one row per vmap lane, each row split over x
+
+    def add(d: jax.Array) -> Any:
+        h.value = h.value + d
+        return jax.lax.psum(d.sum(), "x")
+
+    sm = shard_map(add, mesh, in_specs=P("x"), out_specs=P(), state_in_specs={h: P("x")})
+    x = jnp.ones((3, 8)) * jnp.arange(3.0)[:, None]
+    totals = vmap(sm, in_states={0: h})(x)
+    totals = vmap(sm, in_states={0: h})(x)
+    np.testing.assert_allclose(totals, [0.0, 8.0, 16.0])
+    np.testing.assert_allclose(h.value, 2 * np.asarray(x))
+
+
+@pytest.mark.parametrize("axis_type", TYPES)
+def test_loops_and_vmap_inside_shard_map_without_vma_check(axis_type: AxisType) -> None:
+    from brainstate_control import for_loop
+    from brainstate_mapping import vmap
+
+    mesh = mesh1(axis_type)
+    v = State(jnp.zeros(8), name="v")
+    gain = State(jnp.array(0.5), name="gain")
+
+    def simulate(drive: jax.Array) -> jax.Array:
+        def one(d: jax.Array) -> jax.Array:
+            everyone = jax.lax.all_gather(v.value, "x", tiled=True)
+            v.value = vmap(lambda a, b: a * gain.value + b)(v.value, d) + everyone.mean()
+            return v.value
+
+        return for_loop(one, drive)  # type: ignore[no-any-return]
+
+    f = shard_map(
+        simulate,
+        mesh,
+        in_specs=P(None, "x"),
+        out_specs=P(None, "x"),
+        state_in_specs={v: P("x")},
+        check_vma=False,
+    )
+    drive = jnp.arange(24.0).reshape(3, 8) / 8
+
+    def ref_step(vv: jax.Array, d: jax.Array) -> tuple[jax.Array, jax.Array]:
+        vv = vv * 0.5 + d + vv.mean()
+        return vv, vv
+
+    ref_v, ref_trace = jax.lax.scan(ref_step, jnp.zeros(8), drive)
+    np.testing.assert_allclose(f(drive), ref_trace, rtol=1e-6)
+    np.testing.assert_allclose(v.value, ref_v, rtol=1e-6)
+
+
+@pytest.mark.parametrize("axis_type", TYPES)
+def test_one_shard_map_object_called_inside_jit_and_eagerly(axis_type: AxisType) -> None:
+    mesh = mesh1(axis_type)
+    acc = State(jnp.zeros(8), name="acc")
+
+    def step(x: jax.Array) -> Any:
+        acc.value = acc.value + x
+        return jax.lax.psum(x.sum(), "x")
+
+    f = shard_map(step, mesh, in_specs=P("x"), out_specs=P(), state_in_specs={acc: P("x")})
+    jitted = jit(lambda x: f(x * 2))
+    for _ in range(2):
+        assert float(jitted(jnp.ones(8))) == 16.0
+        assert float(f(jnp.ones(8))) == 8.0
+    np.testing.assert_allclose(acc.value, np.full(8, 6.0))

@@ -13,6 +13,7 @@ State's spec (per-shard shape, and the mesh axes it varies over) before any Stat
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections import OrderedDict
@@ -238,6 +239,7 @@ class _StatefulShardMap:
         states = program.states
         index = {id(s): i for i, s in enumerate(states)}
         fun, name = self.fun, self.name
+        skeleton = dataclasses.replace(call, leaves=[])  # a cached plan must not keep this call's tracers
 
         def pure(values: list[Any], leaves: list[Any]) -> tuple[Any, list[Any]]:
             def new_arg(state: State[Any], outside: Any) -> Any:
@@ -253,7 +255,7 @@ class _StatefulShardMap:
                     )
                 return values[i][0] if rng[i] else values[i]  # a shard's key array has shape (1,)
 
-            inner_args, inner_kwargs = call.rebuild(leaves)
+            inner_args, inner_kwargs = skeleton.rebuild(leaves)
             with StateTraceStack(new_arg, name=f"{name}:shard") as stack:
                 out = fun(*inner_args, **inner_kwargs)
             written = [stack.value_of(s) if s in stack else values[index[id(s)]] for s in kept]
