@@ -14,14 +14,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_state import State
+from brainstate_state import State, describe_state, state_error_message
 from brainstate_state.containers import FlattedDict
 
 __all__ = [
     "GradStates",
     "check_argnums_in_range",
+    "check_grad_states_read",
     "default_key",
     "normalize_argnums",
+    "resolve_argnums",
     "with_args_replaced",
 ]
 
@@ -80,6 +82,60 @@ def check_argnums_in_range(argnums: int | tuple[int, ...], num_args: int, name: 
                 "How to fix: differentiate with respect to an existing positional argument, or pass the "
                 "argument positionally instead of by keyword."
             )
+
+
+def resolve_argnums(argnums: Any, num_args: int, name: str) -> int | tuple[int, ...]:
+    """Validate ``argnums`` for a call with ``num_args`` positional arguments, as ``jax.vjp``-style APIs do.
+
+    Negative numbers count from the end and are returned as non-negative positions; an int stays an int
+    and a sequence becomes a tuple. Raises ``ValueError`` for a number outside ``[-num_args, num_args - 1]``
+    and for a position named twice (also through a negative alias).
+
+    Examples
+    --------
+    >>> resolve_argnums(-1, 3, 'f'), resolve_argnums([0, -2], 3, 'f')
+    (2, (0, 1))
+    """
+    user = normalize_argnums(argnums, allow_negative=True)
+    resolved: list[int] = []
+    for n in as_tuple(user):
+        if not -num_args <= n < num_args:
+            valid = (
+                f"so argnums must be in [{-num_args}, {num_args - 1}]"
+                if num_args
+                else "so there is no argument to differentiate"
+            )
+            raise ValueError(
+                f"argnums {n} is out of range: {name} was called with {num_args} positional argument(s), "
+                f"{valid}. How to fix: differentiate with respect to an existing positional argument, or "
+                "pass the argument positionally instead of by keyword."
+            )
+        position = n + num_args if n < 0 else n
+        if position in resolved:
+            alias = [m for m in as_tuple(user) if m < 0 and m + num_args == position]
+            note = f" ({alias[0]} counts from the end)" if alias else ""
+            raise ValueError(
+                f"argnums {argnums!r} names positional argument {position} twice{note}. Each argument can be "
+                "differentiated once. How to fix: list every argument number once."
+            )
+        resolved.append(position)
+    return resolved[0] if isinstance(user, int) else tuple(resolved)
+
+
+def check_grad_states_read(grad_states: GradStates, read: Sequence[State[Any]], name: str) -> None:
+    """Raise ``ValueError`` naming the first entry of ``grad_states`` that is not in ``read``."""
+    touched = {id(s) for s in read}
+    missing = [s for s in grad_states.unique if id(s) not in touched]
+    if missing:
+        others = "".join(f"\n  - {describe_state(s)}" for s in missing[1:])
+        raise ValueError(
+            state_error_message(
+                f"{len(missing)} of the grad_states are never read by {name}, so their gradient is "
+                "undefined." + (f" The others:{others}" if others else ""),
+                missing[0],
+                "remove the State from grad_states, or make the function read it.",
+            )
+        )
 
 
 def with_args_replaced(

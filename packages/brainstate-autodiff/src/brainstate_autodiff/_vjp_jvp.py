@@ -10,11 +10,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from brainstate_ir import StatefulFunction, TracedProgram
 from brainstate_state import State
 
-from ._util import GradStates, as_tuple, check_argnums_in_range, normalize_argnums
+from ._util import GradStates, as_tuple, check_grad_states_read, resolve_argnums
 
 __all__ = ["jvp", "vjp"]
 
@@ -36,6 +38,38 @@ def _split_out(out: Any, has_aux: bool) -> tuple[Any, Any]:
     return (out[0], out[1]) if has_aux else (out, None)
 
 
+def _dtype(x: Any) -> Any:
+    dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    return dtype if jnp.issubdtype(dtype, jax.dtypes.extended) else jax.dtypes.canonicalize_dtype(dtype)
+
+
+def _check_tangent(index: int, primal: Any, tangent: Any) -> None:
+    """Reject a tangent that does not fit its primal, naming the argument (before anything runs)."""
+    primal_tree: Any = jax.tree.structure(primal)
+    tangent_tree: Any = jax.tree.structure(tangent)
+    if primal_tree != tangent_tree:
+        raise TypeError(
+            f"jvp: tangent {index} has the structure {tangent_tree} but primal {index} has {primal_tree}. "
+            "How to fix: give each primal a tangent of the same structure (same containers and leaves)."
+        )
+    paths = jax.tree_util.tree_flatten_with_path(primal)[0]
+    for (path, p), t in zip(paths, jax.tree.leaves(tangent), strict=True):
+        where = f"{index}{jax.tree_util.keystr(path)}"
+        if np.shape(p) != np.shape(t):
+            raise ValueError(
+                f"jvp: tangent {where} has shape {np.shape(t)} but primal {where} has shape {np.shape(p)}. "
+                "How to fix: give each primal a tangent of the same shape."
+            )
+        primal_dtype, tangent_dtype = _dtype(p), _dtype(t)
+        expected = primal_dtype if jnp.issubdtype(primal_dtype, jnp.inexact) else jax.dtypes.float0
+        if tangent_dtype != expected:
+            raise TypeError(
+                f"jvp: tangent {where} has dtype {tangent_dtype} but primal {where} has dtype {primal_dtype}, "
+                f"which takes tangents of dtype {np.dtype(expected).name}. How to fix: cast the tangent "
+                "(integer and bool primals take float0 tangents, e.g. np.zeros(shape, jax.dtypes.float0))."
+            )
+
+
 def vjp(
     fun: Callable[..., Any],
     *primals: Any,
@@ -55,6 +89,7 @@ def vjp(
         States to take cotangents for (any pytree of States).
     argnums
         Arguments to take cotangents for (int or tuple; negative counts from the end). ``None``: none.
+        Ignored when ``fun`` is called without positional arguments (only ``grad_states`` then).
     has_aux
         ``fun`` returns ``(out, aux)``.
 
@@ -64,6 +99,13 @@ def vjp(
     (structure of ``grad_states``) when ``argnums`` is ``None``, the arguments' cotangents when
     ``grad_states`` is ``None`` (one for an int ``argnums``, a tuple for a tuple), else both as
     ``(state_cotangents, arg_cotangents)``. States written by ``fun`` are committed immediately.
+
+    Raises
+    ------
+    ValueError
+        If there is nothing to differentiate (no ``grad_states``, and no positional argument selected by
+        ``argnums``), ``argnums`` names an argument twice or one outside ``[-len(primals),
+        len(primals) - 1]``, or an entry of ``grad_states`` is never read by ``fun``. No State is changed.
 
     Examples
     --------
@@ -76,24 +118,21 @@ def vjp(
     (Array([3., 4.], dtype=float32), Array([1., 2.], dtype=float32))
     """
     sf = StatefulFunction(fun)
+    states = GradStates(grad_states) if grad_states is not None else None
+    # Without positional arguments there is nothing argnums could select: the States alone are
+    # differentiated (argnums is ignored, as in brainstate 0.5.4).
+    user = resolve_argnums(argnums, len(primals), sf.name) if argnums is not None and primals else None
+    if states is None and user is None:
+        raise ValueError(
+            f"vjp has nothing to differentiate: {sf.name} was called with {len(primals)} positional "
+            f"argument(s), argnums={argnums!r} and no grad_states. How to fix: pass the arguments to "
+            "differentiate positionally (selected by argnums), grad_states=..., or both."
+        )
+    nums = as_tuple(user) if user is not None else ()
     program = sf.get_program(*primals)
     _check_aux(program, has_aux, sf.name)
-    states = GradStates(grad_states) if grad_states is not None else None
-    nums: tuple[int, ...] = ()
-    user: int | tuple[int, ...] | None = None
-    if argnums is not None:
-        user = normalize_argnums(argnums, allow_negative=True)
-        user = (
-            user + len(primals)
-            if isinstance(user, int) and user < 0
-            else user
-            if isinstance(user, int)
-            else tuple(n + len(primals) if n < 0 else n for n in user)
-        )
-        check_argnums_in_range(user, len(primals), sf.name)
-        nums = as_tuple(user)
-    if states is None and user is None:
-        raise ValueError("vjp needs something to differentiate: pass grad_states, argnums, or both.")
+    if states is not None:
+        check_grad_states_read(states, program.states, sf.name)
 
     grad_list = states.unique if states is not None else ()
     grad_ids = states.ids if states is not None else frozenset()
@@ -142,6 +181,14 @@ def jvp(
     -------
     ``(out, tangent_out)`` or ``(out, tangent_out, aux)``.
 
+    Raises
+    ------
+    TypeError
+        If ``primals``/``tangents`` are not tuples or lists, or a tangent's structure or dtype does not fit
+        its primal (float primals take tangents of their dtype, integer and bool primals ``float0``).
+    ValueError
+        If their lengths differ, or a tangent's shape differs from its primal's. No State is changed.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -160,6 +207,8 @@ def jvp(
         raise ValueError(
             f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s); pass one tangent per primal."
         )
+    for i, (primal, tangent) in enumerate(zip(primals, tangents, strict=True)):
+        _check_tangent(i, primal, tangent)
     sf = StatefulFunction(fun)
     program = sf.get_program(*primals)
     _check_aux(program, has_aux, sf.name)
