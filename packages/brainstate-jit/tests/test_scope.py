@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import brainstate_state as bss
 from brainstate_ir import make_jaxpr
-from brainstate_jit import JittedFunction, NamedScopeFunction, named_call, named_scope
+from brainstate_jit import JittedFunction, NamedScopeFunction, jit, named_call, named_scope
 
 
 def _jit_eqns(closed):
@@ -109,6 +109,105 @@ def test_named_scope_on_a_method_binds_self():
 
     # `self` is static (position 0): it must be hashable, which plain objects are.
     assert float(Scaler(3.0)(jnp.array(2.0))) == 6.0
+
+
+class Leaky(bss.nn.Module):
+    """A module whose methods are named scopes, with a plain attribute and a State."""
+
+    def __init__(self, tau: float, n: int = 2) -> None:
+        super().__init__()
+        self.tau = tau
+        self.v = bss.State(jnp.zeros(n), name="v")
+
+    @named_scope("leaky_step")
+    def step(self, x):
+        self.v.value = self.v.value + (x - self.v.value) / self.tau
+        return self.v.value
+
+    @named_scope("leaky_repeat", static_argnums=2)
+    def repeat(self, x, steps):
+        for _ in range(steps):  # `steps` must be a concrete int
+            self.v.value = self.v.value + (x - self.v.value) / self.tau
+        return self.v.value
+
+    @named_scope("leaky_scaled", static_argnames="mode")
+    def scaled(self, x, mode="mul"):
+        return x * self.tau if mode == "mul" else x + self.tau
+
+
+def _leaky_reference(v, x, tau, steps=1):
+    for _ in range(steps):
+        v = v + (x - v) / tau
+    return v
+
+
+def test_named_scope_on_module_methods_binds_self_per_instance():
+    for _ in range(2):  # modules (and their States) re-created per trial
+        a, b = Leaky(2.0), Leaky(4.0)
+        va, vb = np.zeros(2, np.float32), np.zeros(2, np.float32)
+        for x in (jnp.ones(2), np.array([2.0, -1.0], np.float32), jnp.array([0.5, 3.0])):
+            va, vb = _leaky_reference(va, x, 2.0), _leaky_reference(vb, x, 4.0)
+            np.testing.assert_allclose(a.step(x), va, rtol=1e-6)
+            np.testing.assert_allclose(b.step(x), vb, rtol=1e-6)
+        np.testing.assert_allclose(a.v.value, va, rtol=1e-6)
+        np.testing.assert_allclose(b.v.value, vb, rtol=1e-6)
+        assert a.step.__self__ is a and a.step.__func__ is Leaky.step
+        assert len(a.step.jit_cache) == 1  # one compiled configuration, reused by every call
+    assert Leaky.step.jit_cache == {}  # nothing compiled for the unbound function
+
+
+def test_named_scope_on_methods_with_static_argnums_and_static_argnames():
+    m = Leaky(2.0)
+    v = np.zeros(2, np.float32)
+    for steps in (1, 3, 3, 2):
+        v = _leaky_reference(v, np.ones(2, np.float32), 2.0, steps)
+        np.testing.assert_allclose(m.repeat(jnp.ones(2), steps), v, rtol=1e-6)
+    np.testing.assert_allclose(m.repeat(jnp.ones(2), steps=1), _leaky_reference(v, 1.0, 2.0), rtol=1e-6)
+    np.testing.assert_allclose(m.scaled(jnp.ones(2), mode="add"), [3.0, 3.0])
+    np.testing.assert_allclose(m.scaled(jnp.ones(2), "mul"), [2.0, 2.0])  # a static name, passed by position
+
+
+def test_named_scope_method_sees_changed_plain_attributes():
+    m = Leaky(2.0)
+    np.testing.assert_allclose(m.scaled(jnp.ones(2), mode="mul"), [2.0, 2.0])
+    m.tau = 5.0
+    np.testing.assert_allclose(m.scaled(jnp.ones(2), mode="mul"), [5.0, 5.0])
+    np.testing.assert_allclose(m.step(jnp.ones(2)), [0.2, 0.2], rtol=1e-6)
+    m.tau = 2.0
+    np.testing.assert_allclose(m.scaled(jnp.ones(2), mode="mul"), [2.0, 2.0])
+    np.testing.assert_allclose(m.step(jnp.ones(2)), [0.6, 0.6], rtol=1e-6)
+    assert len(m.scaled.jit_cache) == 2  # one compiled program per value of `tau`
+
+
+def test_named_scope_method_under_jit_is_a_named_equation_and_writes_states():
+    m = Leaky(2.0)
+
+    @jit
+    def run(x):
+        return m.step(x) + m.repeat(x, 2)
+
+    v = np.zeros(2, np.float32)
+    for x in (jnp.ones(2), jnp.array([3.0, -1.0])):
+        v1 = _leaky_reference(v, np.asarray(x), 2.0)
+        v = _leaky_reference(v1, np.asarray(x), 2.0, 2)
+        np.testing.assert_allclose(run(x), v1 + v, rtol=1e-6)
+        np.testing.assert_allclose(m.v.value, v, rtol=1e-6)
+    jaxpr, states = make_jaxpr(lambda x: m.repeat(x, 2))(jnp.ones(2))
+    (eqn,) = _jit_eqns(jaxpr)
+    assert eqn.params["name"] == "leaky_repeat"
+    assert list(states) == [m.v]
+
+
+def test_named_scope_method_does_not_keep_the_instance_alive():
+    import gc
+    import weakref
+
+    m = Leaky(2.0)
+    m.step(jnp.ones(2))
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
 
 
 def _tanh_plus_square(v):
