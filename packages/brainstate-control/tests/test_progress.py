@@ -106,3 +106,52 @@ def test_progress_under_vmap_advances_once(capfd, monkeypatch):
     lines = [ln for ln in capfd.readouterr().err.splitlines() if ln.strip()]
     # one bar for both lanes; the description shows the last lane's value
     assert lines == ["v=4: 3/6 (50%)", "v=16: 6/6 (100%)"]
+
+
+def _tqdm_counts(text: str, n: int) -> list[int]:
+    return [int(k) for k in re.findall(rf"(\d+)/{n}\b", text)]
+
+
+@pytest.mark.parametrize(
+    ("n", "options"), [(10, {"freq": 3}), (10, {"freq": 4}), (10, {"count": 3}), (23, {})]
+)
+@pytest.mark.parametrize("loop", ["for_loop", "scan_reverse", "checkpointed", "jit", "vmap"])
+def test_tqdm_ends_exactly_at_n(n, options, loop):
+    import io
+
+    pytest.importorskip("tqdm")
+    out = io.StringIO()
+    bar = ProgressBar(file=out, ascii=True, **options)
+    xs = jnp.arange(float(n))
+    if loop == "for_loop":
+        for_loop(lambda x: x, xs, pbar=bar)
+    elif loop == "scan_reverse":
+        scan(lambda c, x: (c + x, c), 0.0, xs, reverse=True, pbar=bar)
+    elif loop == "checkpointed":
+        checkpointed_for_loop(lambda x: x, xs, base=3, pbar=bar)
+    elif loop == "jit":
+        jax.jit(lambda v: for_loop(lambda x: x, v, pbar=bar))(xs)
+    else:
+        jax.vmap(lambda v: for_loop(lambda x: x * v, xs, pbar=bar))(jnp.ones(2))
+    jax.effects_barrier()
+    counts = _tqdm_counts(out.getvalue(), n)
+    assert counts, out.getvalue()
+    assert counts[-1] == n and max(counts) == n  # no overshoot, no undershoot
+    assert counts == sorted(counts)
+
+
+def test_print_freq_is_an_alias_of_freq(capfd, monkeypatch):
+    monkeypatch.setattr(_progress, "_import_tqdm", lambda: None)
+    bar = ProgressBar(freq=3)
+    assert bar.print_freq == 3 and bar.print_count is None
+    bar.print_freq = 4
+    assert bar.freq == 4
+    for_loop(lambda x: x, jnp.arange(10.0), pbar=bar)
+    jax.effects_barrier()
+    err = capfd.readouterr().err
+    assert re.findall(r"(\d+)/10", err) == ["4", "8", "10"]
+    with pytest.raises(ValueError, match="freq"):
+        bar.print_freq = 0
+    assert bar.print_freq == 4
+    counted = ProgressBar(count=4)
+    assert counted.print_freq is None and counted.print_count == 4

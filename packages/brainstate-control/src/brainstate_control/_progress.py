@@ -70,7 +70,8 @@ class ProgressBar:
     Parameters
     ----------
     freq
-        Advance the bar every ``freq`` steps. Default: ``n // 20`` for loops longer than 20 steps, else 1.
+        Advance the bar every ``freq`` steps. Default: ``n // 20`` for loops longer than 20 steps, else 1. Also
+        readable and settable as ``print_freq`` (``count`` as ``print_count``).
     count
         Advance the bar ``count`` times in total (``freq = n // count``). Exclusive with ``freq``.
     desc
@@ -92,6 +93,8 @@ class ProgressBar:
     >>> ys = for_loop(step, jnp.arange(10.0), pbar=ProgressBar(freq=5, desc='summing', disable=True))
     >>> float(total.value)
     45.0
+    >>> ProgressBar(freq=5).print_freq
+    5
     """
 
     def __init__(
@@ -119,6 +122,24 @@ class ProgressBar:
 
     def __repr__(self) -> str:
         return f"ProgressBar(freq={self.freq}, count={self.count}, desc={self.desc!r})"
+
+    @property
+    def print_freq(self) -> int | None:
+        """``freq`` under its earlier name (advance the bar every ``print_freq`` steps); settable."""
+        return self.freq
+
+    @print_freq.setter
+    def print_freq(self, value: int | None) -> None:
+        self.freq = None if value is None else _validate_positive_int(value, "print_freq (freq)")
+
+    @property
+    def print_count(self) -> int | None:
+        """``count`` under its earlier name; settable."""
+        return self.count
+
+    @print_count.setter
+    def print_count(self, value: int | None) -> None:
+        self.count = None if value is None else _validate_positive_int(value, "print_count (count)")
 
     def init(self, n: int) -> ProgressBarRunner:
         """The runner for a loop of ``n`` steps (validates ``freq``/``count`` against ``n``)."""
