@@ -18,143 +18,108 @@ Array([1., 1.], dtype=float32)
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jax
 
-from ._errors import describe_state
+from ._pretty_dict import Path, PrettyDict, _leaf_value, _sorted_keys, _split_flat, sort_key, sort_paths
 from ._state import State
 from ._treefy import TreefyState
-from .filters import Filter, Predicate, to_predicate
+from .filters import Filter
 
 __all__ = [
+    "EMPTY_NODE",
     "FlattedDict",
     "NestedDict",
     "Path",
+    "PrettyDict",
     "flat_mapping",
     "nest_mapping",
     "sort_key",
     "sort_paths",
 ]
 
-#: A path: the keys (attribute names, dict keys, sequence indices) leading from a root to a leaf.
-Path = tuple[Hashable, ...]
+
+class _EmptyNode:
+    """Marks an empty sub-mapping kept by ``flat_mapping(..., keep_empty_nodes=True)``."""
+
+    def __repr__(self) -> str:
+        return "_EmptyNode()"
 
 
-def _key_rank(key: Any) -> tuple[int, Any]:
-    if isinstance(key, bool):
-        return (0, int(key))
-    if isinstance(key, (int, float)):
-        return (0, key)
-    if isinstance(key, str):
-        return (1, key)
-    if isinstance(key, tuple):
-        return (2, tuple(_key_rank(k) for k in key))
-    return (3, f"{type(key).__name__}:{key!r}")
+#: The leaf ``flat_mapping(..., keep_empty_nodes=True)`` puts where a sub-mapping is empty.
+EMPTY_NODE = _EmptyNode()
 
 
-def sort_key(key: Any) -> tuple[int, Any]:
-    """A total order over dict keys and paths of mixed types (numbers < strings < tuples < others).
-
-    Examples
-    --------
-    >>> sorted(['b', 1, 'a', 0], key=sort_key)
-    [0, 1, 'a', 'b']
-    """
-    return _key_rank(key)
+def _no_leaf(path: Path, value: Any) -> bool:
+    return False
 
 
-def _sorted_keys(keys: Iterable[Any]) -> list[Any]:
-    out = list(keys)
-    try:
-        out.sort()
-    except TypeError:
-        out.sort(key=sort_key)
-    return out
-
-
-def sort_paths(paths: Iterable[Path]) -> list[Path]:
-    """``paths`` sorted by :func:`sort_key` (fast path: plain tuple order when the key types allow it).
-
-    Examples
-    --------
-    >>> sort_paths([('b',), ('a', 1), ('a', 0)])
-    [('a', 0), ('a', 1), ('b',)]
-    """
-    return _sorted_keys(paths)
-
-
-def _describe(x: Any) -> str:
-    if isinstance(x, State):
-        return describe_state(x)
-    if isinstance(x, TreefyState):
-        return f"snapshot of a {x.type.__name__}" + (f" {x.name!r}" if x.name is not None else "")
-    return type(x).__name__
-
-
-def _leaf_value(x: Any) -> Any:
-    return x.value if isinstance(x, (State, TreefyState)) else x
-
-
-def _split_flat(
-    flat: Mapping[Path, Any], filters: tuple[Filter, ...], *, exhaustive: bool, what: str
-) -> list[dict[Path, Any]]:
-    """Assign each item of ``flat`` to the first filter that matches it."""
-    predicates: list[Predicate] = [to_predicate(f) for f in filters]
-    groups: list[dict[Path, Any]] = [{} for _ in predicates]
-    rest: list[Path] = []
-    for path, value in flat.items():
-        for predicate, group in zip(predicates, groups, strict=True):
-            if predicate(path, value):
-                group[path] = value
-                break
-        else:
-            rest.append(path)
-    if exhaustive and rest:
-        listing = "; ".join(f"{p}: {_describe(flat[p])}" for p in rest[:10])
-        more = f" and {len(rest) - 10} more" if len(rest) > 10 else ""
-        raise ValueError(
-            f"{what}: the filters {filters!r} do not match every state; unmatched: {listing}{more}. "
-            "How to fix: add a filter for them, or end the filters with `...` to collect the rest."
-        )
-    return groups
-
-
-def flat_mapping(nested: Mapping[Any, Any]) -> FlattedDict:
+def flat_mapping(
+    xs: Mapping[Any, Any],
+    *,
+    keep_empty_nodes: bool = False,
+    is_leaf: Callable[[Path, Any], bool] = _no_leaf,
+    sep: str | None = None,
+) -> FlattedDict:
     """Flatten a nested mapping into a :class:`FlattedDict` keyed by paths (sorted).
+
+    Parameters
+    ----------
+    xs
+        The nested mapping.
+    keep_empty_nodes
+        Keep an empty sub-mapping as the leaf ``EMPTY_NODE`` (which :func:`nest_mapping` turns back into
+        an empty mapping) instead of dropping it.
+    is_leaf
+        ``is_leaf(path, value)``: stop descending at a sub-mapping for which it returns True.
+    sep
+        Join each path into one string with this separator (the keys must then be strings).
 
     Examples
     --------
     >>> flat_mapping({'a': {'x': 1}, 'b': 2})
     FlattedDict({('a', 'x'): 1, ('b',): 2})
+    >>> flat_mapping({'a': {'x': 1}, 'b': 2}, sep='/')
+    FlattedDict({'a/x': 1, 'b': 2})
     """
-    out: dict[Path, Any] = {}
+    out: dict[Any, Any] = {}
 
     def walk(prefix: Path, mapping: Mapping[Any, Any]) -> None:
         for key in _sorted_keys(mapping):
-            value = mapping[key]
-            if isinstance(value, Mapping) and not isinstance(value, FlattedDict):
-                walk((*prefix, key), value)
-            else:
-                out[(*prefix, key)] = value
+            value, path = mapping[key], (*prefix, key)
+            if isinstance(value, Mapping) and not isinstance(value, FlattedDict) and not is_leaf(path, value):
+                if value or not keep_empty_nodes:
+                    walk(path, value)
+                    continue
+                value = EMPTY_NODE
+            out[path if sep is None else sep.join(str(k) for k in path)] = value
 
-    walk((), nested)
+    walk((), xs)
     return FlattedDict(out)
 
 
-def nest_mapping(flat: Mapping[Path, Any]) -> NestedDict:
+def nest_mapping(xs: Mapping[Any, Any], *, sep: str | None = None) -> NestedDict:
     """Turn a path-keyed mapping into a :class:`NestedDict` (inverse of :func:`flat_mapping`).
+
+    With ``sep``, the keys are strings split at ``sep`` into paths.
 
     Examples
     --------
     >>> nest_mapping({('a', 'x'): 1, ('b',): 2})
     NestedDict({'a': {'x': 1}, 'b': 2})
+    >>> nest_mapping({'a/x': 1}, sep='/')
+    NestedDict({'a': {'x': 1}})
     """
     root = NestedDict()
+    flat = xs if sep is None else {tuple(str(k).split(sep)): v for k, v in xs.items()}
     for path in _sorted_keys(flat):
         if not isinstance(path, tuple) or not path:
-            raise ValueError(f"FlattedDict keys must be non-empty path tuples, but got the key {path!r}.")
+            raise ValueError(
+                f"FlattedDict keys must be non-empty path tuples, but got the key {path!r}. "
+                "How to fix: pass sep= when the keys are joined strings."
+            )
         node = root
         for key in path[:-1]:
             child = node.get(key)
@@ -166,11 +131,12 @@ def nest_mapping(flat: Mapping[Path, Any]) -> NestedDict:
                     f"Cannot nest the path {path}: the prefix {path[: path.index(key) + 1]} holds a leaf."
                 )
             node = child
-        node[path[-1]] = flat[path]
+        value = flat[path]
+        node[path[-1]] = NestedDict() if value is EMPTY_NODE else value
     return root
 
 
-class NestedDict(dict[Any, Any]):
+class NestedDict(PrettyDict):
     """A nested dict of states (or snapshots), mirroring a module tree; a registered pytree.
 
     Examples
@@ -192,6 +158,9 @@ class NestedDict(dict[Any, Any]):
     def to_flat(self) -> FlattedDict:
         """This tree as a :class:`FlattedDict` keyed by path tuples, in sorted order."""
         return flat_mapping(self)
+
+    def _map_leaves(self, fn: Callable[[Any], Any]) -> NestedDict:
+        return nest_mapping({path: fn(x) for path, x in self.to_flat().items()})
 
     @classmethod
     def from_flat(cls, flat: Mapping[Path, Any]) -> NestedDict:
@@ -279,7 +248,7 @@ def _plain(d: Mapping[Any, Any]) -> dict[Any, Any]:
     return {k: (_plain(v) if isinstance(v, NestedDict) else v) for k, v in d.items()}
 
 
-class FlattedDict(dict[Path, Any]):
+class FlattedDict(PrettyDict):
     """A dict of states (or snapshots) keyed by path tuples; a registered pytree.
 
     ``Module.states()`` and ``graph.states()`` return one, with its keys in sorted order.
@@ -299,6 +268,9 @@ class FlattedDict(dict[Path, Any]):
     def to_nest(self) -> NestedDict:
         """This mapping as a :class:`NestedDict`."""
         return nest_mapping(self)
+
+    def _map_leaves(self, fn: Callable[[Any], Any]) -> FlattedDict:
+        return FlattedDict({path: fn(x) for path, x in self.items()})
 
     @classmethod
     def from_nest(cls, nested: Mapping[Any, Any]) -> FlattedDict:

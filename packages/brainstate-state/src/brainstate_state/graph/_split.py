@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import describe_state
+from .._pretty_dict import _split_flat
 from .._state import State
-from ..containers import Path, _split_flat, nest_mapping
+from ..containers import Path, nest_mapping
 from ..filters import Filter, to_predicate
 from ._flatten import Builder, Traversal, _as_flat, flatten
 from ._graphdef import GraphDef

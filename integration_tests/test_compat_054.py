@@ -1,0 +1,100 @@
+"""brainstate 0.5.4 code, called as 0.5.4 documents it, runs unchanged and gives the same numbers.
+
+Organised by layer: the state layer (random, util, graph, environ, nn) first; the program-level layers
+(ir, mapping, ...) append their own sections below. Pinned numbers come from running the same calls
+with brainstate 0.5.4.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import brainstate
+
+
+def _key_data() -> list[int]:
+    return np.asarray(brainstate.random.get_key_data()).tolist()  # type: ignore[no-any-return]
+
+
+# =============================================================================================== state: random
+def test_random_self_assign_multi_keys_and_restore_key() -> None:
+    brainstate.random.seed(0)
+    brainstate.random.self_assign_multi_keys(3)
+    assert np.asarray(jax.random.key_data(brainstate.random.get_key())).tolist() == [
+        [1797259609, 2579123966],
+        [928981903, 3453687069],
+        [4146024105, 2718843009],
+    ]
+    brainstate.random.restore_key()
+    assert _key_data() == [0, 0]
+
+
+def test_random_check_valid_and_reference_numbers() -> None:
+    brainstate.random.seed(0)
+    out = brainstate.random.truncated_normal(-1.0, 1.0, 3, 0.5, 2.0, check_valid=True)
+    np.testing.assert_array_equal(
+        out, np.float32([-0.9820361137390137, -0.9488624334335327, 0.21308255195617676])
+    )
+    brainstate.random.seed(0)
+    np.testing.assert_array_equal(
+        brainstate.random.multinomial(10, [0.2, 0.3, 0.5], check_valid=True), [5, 2, 3]
+    )
+    brainstate.random.seed(0)
+    np.testing.assert_array_equal(
+        brainstate.random.chisquare(2, 3, check_valid=False),
+        np.float32([4.717990398406982, 0.03335854783654213, 0.18513281643390656]),
+    )
+    brainstate.random.seed(0)
+    with pytest.raises(ValueError, match="probability"):
+        brainstate.random.bernoulli(1.5, 4)
+    assert _key_data() == [0, 0]
+    assert brainstate.random.bernoulli(1.5, 4, check_valid=False).all()
+
+
+def test_random_check_valid_inside_brainstate_transforms() -> None:
+    rng = brainstate.random.RandomState(0)
+
+    @brainstate.transform.jit
+    def draw(p: jax.Array) -> jax.Array:
+        return rng.bernoulli(p, 3)
+
+    assert draw(jnp.float32(0.5)).shape == (3,)
+    with pytest.raises(Exception, match="probability"):  # noqa: PT011 - JaxRuntimeError wraps it
+        jax.block_until_ready(draw(jnp.float32(1.5)))
+    lanes = brainstate.transform.vmap(lambda p: brainstate.random.power(p, check_valid=True))
+    assert lanes(jnp.array([1.0, 2.0])).shape == (2,)
+
+
+def test_random_signatures_of_0_5_4() -> None:
+    brainstate.random.seed(0)
+    np.testing.assert_array_equal(
+        brainstate.random.triangular(size=3),
+        np.float32([0.06038965284824371, 0.10220368951559067, 0.5425212979316711]),
+    )
+    rng = brainstate.random.RandomState(0)
+    assert rng.randint(0, 10, 4, jnp.int16).dtype == jnp.int16  # dtype before key
+    assert rng.rand_like(jnp.zeros(3), jnp.float16).dtype == jnp.float16
+    assert brainstate.random.randint(0, 10, 4, None, jnp.int16).dtype == jnp.int16  # key before dtype
+    brainstate.random.set_key(seed_or_key=3)
+    assert _key_data() == [0, 3]
+
+
+# =============================================================================================== state: util
+def test_util_filter_module_and_mappings() -> None:
+    from brainstate.util.filter import OfType
+
+    w = brainstate.ParamState(jnp.ones(2))
+    h = brainstate.HiddenState(jnp.zeros(1))
+    tree = brainstate.util.NestedDict({"layer": {"w": w}, "h": h})
+    assert tree.subset(OfType(brainstate.ParamState)).to_dict() == {"layer": {"w": w}}
+    assert isinstance(tree, brainstate.util.PrettyDict)
+    snap = tree.treefy_state()
+    assert isinstance(snap["layer"]["w"], brainstate.TreefyState)
+    assert tree.to_flat().to_dict() == {("h",): h, ("layer", "w"): w}
+    flat = brainstate.util.flat_mapping({"a": {"b": 1}}, sep="/")
+    assert flat == {"a/b": 1}
+    assert brainstate.util.nest_mapping(flat, sep="/") == {"a": {"b": 1}}
+    brainstate.util.breakpoint_if(False)
