@@ -175,7 +175,7 @@ def test_rejected_set_changes_nothing() -> None:
         environ.set(dt=-1, other=2)
     assert environ.get_dt() == 0.1
     assert environ.get("other", None) is None
-    with pytest.raises(TypeError, match="env must be a mapping"):
+    with pytest.raises(TypeError, match="env must be an EnvironmentState or a mapping"):
         environ.set(env=[("a", 1)])  # type: ignore[arg-type]
 
 
@@ -234,3 +234,70 @@ def test_reset() -> None:
     environ.reset()
     assert environ.all() == {"precision": 32}
     assert not CONFIG.jax_enable_x64
+
+
+# ---------------------------------------------------------------------------------------------- env=
+def test_a_separate_environment_is_independent_and_leaves_jax_alone() -> None:
+    env = environ.EnvironmentState()
+    environ.set(precision=64, dt=0.5, env=env)
+    assert environ.get_precision(env=env) == 64 and environ.get_precision() == 32
+    assert environ.dftype(env=env) == jnp.float64 and environ.dftype() == jnp.float32
+    assert environ.ditype(env=env) == jnp.int64 and environ.dutype(env=env) == jnp.uint64
+    assert environ.dctype(env=env) == jnp.complex128
+    assert environ.tolerance(env=env) == 1e-12 and environ.tolerance() == 1e-5
+    assert not CONFIG.jax_enable_x64  # only the default environment reconfigures JAX
+    assert environ.get_dt(env=env) == 0.5
+    with pytest.raises(KeyError, match="numerical integration time step"):
+        environ.get_dt()
+    with environ.context(dt=0.1, env=env) as merged:
+        assert merged["dt"] == 0.1 and environ.get("dt", env=env) == 0.1
+        assert environ.get("dt", None) is None
+        assert not CONFIG.jax_enable_x64
+    assert environ.all(env=env) == {"precision": 64, "dt": 0.5}
+    assert environ.pop("dt", env=env) == 0.5 and environ.pop("dt", None, env=env) is None
+    environ.set_precision(16, env=env)
+    environ.set_dt(0.2, env=env)
+    assert environ.all(env=env) == {"precision": 16, "dt": 0.2}
+    environ.reset(env=env)
+    assert environ.all(env=env) == {"precision": 32}
+    assert environ.all() == {"precision": 32}
+
+
+def test_behaviours_of_a_separate_environment() -> None:
+    env = environ.EnvironmentState()
+    seen: list[object] = []
+    environ.register_default_behavior("level", seen.append, env=env)
+    assert environ.list_registered_behaviors(env=env) == ["level"]
+    assert "level" not in environ.list_registered_behaviors()
+    environ.set(level=1, env=env)
+    environ.set(level=9)  # the default environment has no behaviour for it
+    with environ.context(level=2, env=env):
+        pass
+    assert seen == [1, 2, 1]
+    assert environ.unregister_default_behavior("level", env=env) is True
+    assert environ.unregister_default_behavior("level", env=env) is False
+    environ.set(level=3, env=env)
+    assert seen == [1, 2, 1]
+
+
+def test_constants_and_platform_queries() -> None:
+    assert (environ.DT, environ.I, environ.T, environ.PRECISION) == ("dt", "i", "t", "precision")
+    assert environ.SUPPORTED_PRECISIONS == (8, 16, 32, 64, "bf16")
+    assert environ.SUPPORTED_PLATFORMS == ("cpu", "gpu", "tpu")
+    assert environ.DEFAULT_PRECISION == 32
+    assert environ.get_platform() == jax.default_backend()
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=3"
+    assert environ.get_host_device_count() == 3
+    os.environ.pop("XLA_FLAGS")
+    assert environ.get_host_device_count() == 1
+
+
+def test_env_must_be_an_environment_or_a_mapping() -> None:
+    for call in (
+        lambda: environ.get("dt", env=3),  # type: ignore[arg-type]
+        lambda: environ.dftype(env="env"),  # type: ignore[arg-type]
+        lambda: environ.all(env=[1]),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match="env must be an EnvironmentState"):
+            call()
+    assert environ.all() == {"precision": 32}
