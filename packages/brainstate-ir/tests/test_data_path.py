@@ -162,3 +162,31 @@ def test_compile_after_runs_op_by_op_first() -> None:
     second = cache.call_jaxpr(closed, [1.0])[0]
     assert cache.stats()["compiled"] == 1
     assert float(first) == pytest.approx(float(second)) == pytest.approx(2 * np.sin(1.0))
+
+
+def test_eager_calls_of_fresh_stateful_functions_share_one_executable() -> None:
+    compiles: list[str] = []
+
+    def listener(event: str, duration: float, **kwargs: object) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(event)
+
+    s = bss.State(jnp.zeros(5))
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        per_call = []
+        for step in range(5):
+            before = len(compiles)
+            sf = StatefulFunction(lambda x: _accumulate(s, x))
+            out = sf(float(step))
+            per_call.append(len(compiles) - before)
+            np.testing.assert_allclose(out, np.full(5, sum(range(step + 1)) * 2.0))
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert per_call[2:] == [0, 0, 0], per_call
+    np.testing.assert_allclose(s.value, np.full(5, 10.0))
+
+
+def _accumulate(s: bss.State, x: float) -> jax.Array:
+    s.value = s.value + x
+    return s.value * 2

@@ -187,7 +187,8 @@ def test_unhashable_static_rejected_and_bad_argnums() -> None:
     with pytest.raises(ValueError, match="non-negative"):
         StatefulFunction(lambda x: x, static_argnums=-1)
     with pytest.raises(ValueError, match="only 1 positional"):
-        StatefulFunction(lambda x, n=1: x, static_argnums=1)(1.0)
+        StatefulFunction(lambda *xs: xs[0], static_argnums=1)(1.0)
+    assert StatefulFunction(lambda x, n=2: x * n, static_argnums=1)(1.0) == 2.0  # the default, as jax.jit
     with pytest.raises(TypeError, match="needs a callable"):
         StatefulFunction(3)  # type: ignore[arg-type]
 

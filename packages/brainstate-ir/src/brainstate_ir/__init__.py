@@ -14,7 +14,7 @@ from brainstate_state import register_library_dir
 from ._arguments import SplitCall, StaticArgs, leaf_signature, resolve_static_args, split_call
 from ._call_cache import COMPILED_PROGRAMS, CompiledProgramCache, compiled_call, jaxpr_key, structure_id
 from ._program import TracedProgram
-from ._stateful import StatefulFunction
+from ._stateful import StatefulFunction, run_program
 from .codegen import (
     UnsupportedPrimitiveError,
     fn_to_python_code,
@@ -72,6 +72,7 @@ __all__ = [
     "optimize_jaxpr",
     "register_prim_handler",
     "resolve_static_args",
+    "run_program",
     "split_call",
     "structure_id",
     "unvmap",

@@ -68,7 +68,8 @@ class StaticArgs:
 
     ``static_argnames`` given alone also make their parameters' positions static; ``static_argnums`` given
     alone also make their parameters' names static (so ``f(1., 3)`` and ``f(1., n=3)`` agree).
-    ``optional`` are the positions that may be absent from a call (passed by name or left at a default).
+    ``optional`` are the positions that may be absent from a call (passed by name or left at a default),
+    as in ``jax.jit``.
     """
 
     argnums: tuple[int, ...]
@@ -106,7 +107,9 @@ def resolve_static_args(
         if i in nums and name in by_name and name not in all_names:
             all_names.append(name)
     pairs = tuple((i, name) for i, name in enumerate(positional) if i in all_nums and name in by_name)
-    return StaticArgs(tuple(sorted(all_nums)), tuple(all_names), frozenset(from_names), pairs)
+    # A named parameter left out of a call is passed by name, takes its default, or makes Python raise.
+    optional = from_names | {i for i in all_nums if i < len(positional)}
+    return StaticArgs(tuple(sorted(all_nums)), tuple(all_names), frozenset(optional), pairs)
 
 
 def _hashable(value: Any, where: str) -> Hashable:

@@ -264,8 +264,9 @@ def structure_id(key: Hashable, maxsize: int = 4096) -> int:
         return number
 
 
-#: The process-wide cache used by ``jit``, ``grad`` and the other transforms.
-COMPILED_PROGRAMS = CompiledProgramCache()
+#: The process-wide cache used by ``grad``, ``StatefulFunction.__call__`` and the other transforms. A
+#: program structure is evaluated op by op the first time and compiled when it is called again.
+COMPILED_PROGRAMS = CompiledProgramCache(compile_after=2)
 
 
 def compiled_call(

@@ -36,9 +36,10 @@ from ._arguments import (
     resolve_static_args,
     split_call,
 )
+from ._call_cache import compiled_call
 from ._program import TracedProgram
 
-__all__ = ["StatefulFunction"]
+__all__ = ["StatefulFunction", "run_program"]
 
 _NEW_STATE_FIX = (
     "create the State before entering the transformed function (e.g. in the module's __init__ or "
@@ -271,17 +272,7 @@ class StatefulFunction:
         if jax.config.jax_disable_jit:  # type: ignore[attr-defined]
             return self.fun(*args, **kwargs)
         call = self.split(*args, **kwargs)
-        program = self.program_for(call)
-        values = [state.value for state in program.states]
-        out, new_values = program.evaluate(call.leaves, values)
-        if program.returns_all_states:
-            for state, written, value in zip(program.states, program.written, new_values, strict=True):
-                if written:
-                    state.value = value
-        else:
-            for state, value in zip(program.write_states, new_values, strict=True):
-                state.value = value
-        return out
+        return run_program(self.program_for(call), call.leaves)
 
     # ------------------------------------------------------------------ cache
     def clear_cache(self) -> None:
@@ -300,6 +291,25 @@ class StatefulFunction:
                 "misses": self._misses,
                 "hit_rate": self._hits / total if total else 0.0,
             }
+
+
+def run_program(program: TracedProgram, arg_leaves: Sequence[Any]) -> Any:
+    """Run a traced program on the current State values, write the written States back, return the output.
+
+    The end of every stateful call: read the States' values, evaluate through the shared compiled-program
+    cache (:func:`~brainstate_ir.compiled_call`; inside an enclosing trace the program is evaluated
+    directly), then commit the new values. Nothing is written if the evaluation raises.
+    """
+    values = [state.value for state in program.states]
+    out, new_values = compiled_call(program, arg_leaves, values)
+    if program.returns_all_states:
+        for state, written, value in zip(program.states, program.written, new_values, strict=True):
+            if written:
+                state.value = value
+    else:
+        for state, value in zip(program.write_states, new_values, strict=True):
+            state.value = value
+    return out
 
 
 def _invalidate_traced_new_states(states: Sequence[State[Any]], name: str) -> None:
