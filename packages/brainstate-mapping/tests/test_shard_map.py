@@ -151,6 +151,15 @@ def test_written_state_keeps_its_sharding(axis_type: AxisType) -> None:
     f(jnp.arange(8.0))
     np.testing.assert_allclose(a.value, np.full(8, 56.0))
     assert spec_of(a.value) == P("x")
+    jit(f)(jnp.arange(8.0))  # traced into an outer jit: explicit layouts are part of the type
+    np.testing.assert_allclose(a.value, np.full(8, 84.0))
+    if axis_type == AxisType.Explicit:
+        assert spec_of(a.value) == P("x")
+    # a State moved to another layout between calls keeps its new one
+    a.value = jax.device_put(a.value, NamedSharding(mesh, P()))
+    f(jnp.arange(8.0))
+    np.testing.assert_allclose(a.value, np.full(8, 112.0))
+    assert a.value.sharding.is_equivalent_to(NamedSharding(mesh, P()), 1)
 
 
 @pytest.mark.parametrize("axis_type", TYPES)

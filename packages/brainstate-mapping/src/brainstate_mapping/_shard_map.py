@@ -40,8 +40,9 @@ from ._shard_specs import (
     check_spec,
     explicit_axes,
     is_spec,
-    keep_sharding,
+    keep_layout,
     lay_out,
+    layout_of,
     normalize_state_specs,
     shard_aval,
     to_spec,
@@ -59,6 +60,8 @@ class _ShardPlan:
         executable: Callable[..., Any],
         rng: tuple[bool, ...],
         num_shards: int,
+        layouts: tuple[Any, ...],
+        mesh: Any,
     ) -> None:
         self.states = states
         self.kept = kept
@@ -66,13 +69,20 @@ class _ShardPlan:
         self.num_shards = num_shards
         self.executable = executable
         self.signatures = tuple(value_signature(peek_value(s)) for s in states)
+        self.layouts = layouts
+        self.mesh = mesh
         self.epoch = GRAPH_EPOCH.value
 
     def is_fresh(self) -> bool:
         if self.epoch != GRAPH_EPOCH.value:
             return False
+        if any(
+            value_signature(peek_value(s)) != sig for s, sig in zip(self.states, self.signatures, strict=True)
+        ):
+            return False
+        # the program lays written States out as they were when it was built
         return all(
-            value_signature(peek_value(s)) == sig for s, sig in zip(self.states, self.signatures, strict=True)
+            layout_of(peek_value(s), self.mesh) == lay for s, lay in zip(self.kept, self.layouts, strict=True)
         )
 
 
@@ -115,6 +125,7 @@ class _StatefulShardMap:
                 check_spec(default, mesh, f"shard_map({self.name}): {what}")
             for key, spec in table.items():
                 check_spec(spec, mesh, f"shard_map({self.name}): {what} of {describe_state(states[key])}")
+        self._declared = (declared_in, declared_out)  # keeps the States the spec tables know by id alive
         self.check_vma = check_vma
         axis_env = [(name, int(size)) for name, size in mesh.shape.items()]
         self.sf = StatefulFunction(fun, axis_env=axis_env, name=self.name)
@@ -185,15 +196,12 @@ class _StatefulShardMap:
                     values.append(state.split_key(plan.num_shards))  # type: ignore[attr-defined]
                 else:
                     values.append(state.value)
-            old = [peek_value(s) for s in plan.kept]
             out, new_values = plan.executable(values, list(call.leaves))
         except Exception:
             for state, key in backups:
                 state.restore_value(key)
             raise
-        for state, before, value in zip(plan.kept, old, new_values, strict=True):
-            if not contains_tracer(value):  # a written State keeps the layout it had before the call
-                value = jax.tree.map(lambda b, v: keep_sharding(b, v, self.mesh), before, value)
+        for state, value in zip(plan.kept, new_values, strict=True):
             state.value = value
         return out
 
@@ -271,6 +279,7 @@ class _StatefulShardMap:
             check=self.check_vma,
         )
         explicit = self.explicit
+        layouts = tuple(layout_of(peek_value(s), mesh) for s in kept)
 
         def run(values: list[Any], leaves: list[Any]) -> Any:
             values = [
@@ -280,9 +289,11 @@ class _StatefulShardMap:
             leaves = [
                 lay_out(v, spec, mesh, explicit) for v, (spec, _) in zip(leaves, arg_specs, strict=True)
             ]
-            return mapped(values, leaves)
+            out, written = mapped(values, leaves)
+            # a written State keeps the layout it had before the call
+            return out, [keep_layout(v, lay) for v, lay in zip(written, layouts, strict=True)]
 
-        plan = _ShardPlan(program.states, kept, jax.jit(run), rng, int(mesh.size))
+        plan = _ShardPlan(program.states, kept, jax.jit(run), rng, int(mesh.size), layouts, mesh)
         if not contains_tracer(program.jaxpr.consts):
             with self._lock:
                 self._plans[call.signature] = plan

@@ -175,18 +175,44 @@ def lay_out(x: Any, spec: PartitionSpec, mesh: Any, explicit: frozenset[str]) ->
     return jax.sharding.reshard(x, NamedSharding(mesh, PartitionSpec(*entries)))
 
 
-def keep_sharding(old: Any, new: Any, mesh: Any) -> Any:
-    """``new`` placed like ``old`` when ``old`` was laid out over ``mesh``'s devices (outside a trace)."""
-    old_sharding = getattr(old, "sharding", None)
-    if not isinstance(old_sharding, NamedSharding) or not isinstance(new, jax.Array):
-        return new
-    if isinstance(new, jax.core.Tracer) or new.shape != getattr(old, "shape", None):
-        return new
-    if old_sharding.device_set != set(mesh.devices.flat):
-        return new
-    if new.sharding.is_equivalent_to(old_sharding, new.ndim):
-        return new
-    return jax.device_put(new, old_sharding)
+def layout_of(value: Any, mesh: Any) -> Any:
+    """The layout a written State should keep: per leaf, its ``NamedSharding`` when it is laid out over
+    ``mesh``'s devices (or, inside a trace, when its type carries a sharding over explicit axes), else
+    ``None``."""
+    devices = set(mesh.devices.flat)
+
+    def one(leaf: Any) -> Any:
+        if isinstance(leaf, jax.core.Tracer):
+            sharding = getattr(jax.typeof(leaf), "sharding", None)
+            if (
+                isinstance(sharding, NamedSharding)
+                and explicit_axes(sharding.mesh)
+                and spec_axes(sharding.spec)
+            ):
+                return sharding
+            return None
+        sharding = getattr(leaf, "sharding", None)
+        if isinstance(sharding, NamedSharding) and sharding.device_set == devices:
+            return sharding
+        return None
+
+    return tuple(one(leaf) for leaf in jax.tree.leaves(value))
+
+
+def keep_layout(value: Any, layout: tuple[Any, ...]) -> Any:
+    """Inside ``jit``: ``value`` (a written State's new value) laid out per ``layout`` (see ``layout_of``)."""
+    leaves, treedef = jax.tree.flatten(value)
+    if len(leaves) != len(layout):
+        return value
+    out = []
+    for leaf, sharding in zip(leaves, layout, strict=True):
+        if sharding is None or jax.numpy.ndim(leaf) < len(sharding.spec):
+            out.append(leaf)
+        elif explicit_axes(sharding.mesh):
+            out.append(jax.sharding.reshard(leaf, sharding))
+        else:
+            out.append(jax.lax.with_sharding_constraint(leaf, sharding))
+    return jax.tree.unflatten(treedef, out)
 
 
 def varying_axes(x: Any) -> frozenset[str]:
