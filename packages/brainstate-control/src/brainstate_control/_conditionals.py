@@ -28,9 +28,29 @@ from ._common import (
     is_concrete,
     to_scalar_pred,
 )
-from ._eager_cache import cached_eager_call
+from ._eager_branches import run_branches_eager
 
 __all__ = ["cond", "ifelse", "switch"]
+
+
+def _trace_branches(
+    branches: Sequence[Callable[..., Any]],
+    operands: tuple[Any, ...],
+    what: str,
+    roles: Sequence[str] | None,
+) -> tuple[list[TracedProgram], StateUnion]:
+    """Trace every branch on ``operands``; check their outputs and State types (``roles`` name them)."""
+    programs: list[TracedProgram] = []
+    for branch in branches:
+        stateful = StatefulFunction(branch, name=call_name(branch))
+        programs.append(stateful.get_program(*operands))
+    roles = roles if roles is not None else [f"branches[{i}]" for i in range(len(branches))]
+    labels = [f"{role} {function_label(b)}" for role, b in zip(roles, branches, strict=True)]
+    order = range(len(programs) - 1, -1, -1) if what == "cond" else range(len(programs))  # true_fun first
+    check_branch_outputs([programs[i] for i in order], [labels[i] for i in order], what)
+    union = StateUnion(programs)
+    union.check_written_types(programs, f"{what} branch")
+    return programs, union
 
 
 def _run_branches(
@@ -42,18 +62,12 @@ def _run_branches(
 ) -> Any:
     """``lax.switch`` over stateful ``branches`` with an in-range int32 ``index``.
 
-    ``roles`` name the branches in messages (default ``branches[i]``).
+    ``roles`` name the branches in messages (default ``branches[i]``). Outside any trace, the compiled
+    switch is reused across calls whose branches trace to the same programs.
     """
-    programs: list[TracedProgram] = []
-    for branch in branches:
-        stateful = StatefulFunction(branch, name=call_name(branch))
-        programs.append(stateful.get_program(*operands))
-    roles = roles if roles is not None else [f"branches[{i}]" for i in range(len(branches))]
-    labels = [f"{role} {function_label(b)}" for role, b in zip(roles, branches, strict=True)]
-    order = range(len(programs) - 1, -1, -1) if what == "cond" else range(len(programs))  # true_fun first
-    check_branch_outputs([programs[i] for i in order], [labels[i] for i in order], what)
-    union = StateUnion(programs)
-    union.check_written_types(programs, f"{what} branch")
+    programs, union = _trace_branches(branches, operands, what, roles)
+    if not in_trace():
+        return run_branches_eager(jnp.asarray(index, jnp.int32), programs, union, operands)
     write_values, read_values = union.current_values()
     leaves = arg_leaves(*operands)
 
@@ -123,9 +137,7 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
     pred = to_scalar_pred(pred, "cond")
     if disable_jit_active() and is_concrete(pred):
         return true_fun(*operands) if bool(pred) else false_fun(*operands)
-    if in_trace():
-        return _cond_inline((true_fun, false_fun), None, pred, *operands)
-    return cached_eager_call("cond", (true_fun, false_fun), None, _cond_inline, (pred, *operands))
+    return _cond_inline((true_fun, false_fun), None, pred, *operands)
 
 
 def _to_index(index: Any) -> Any:
@@ -189,9 +201,7 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
         return branches[0](*operands)
     if disable_jit_active() and is_concrete(index):
         return branches[int(np.clip(int(index), 0, len(branches) - 1))](*operands)
-    if in_trace():
-        return _switch_inline(tuple(branches), None, index, *operands)
-    return cached_eager_call("switch", tuple(branches), None, _switch_inline, (index, *operands))
+    return _switch_inline(tuple(branches), None, index, *operands)
 
 
 def _exactly_one_message(conditions: Any) -> str:
@@ -282,6 +292,4 @@ def ifelse(
         flags = [bool(c) for c in conds]
         chosen = flags.index(True) if any(flags) else len(branches) - 1
         return branches[chosen](*operands)
-    if in_trace():
-        return _ifelse_inline(tuple(branches), check_cond, conds, *operands)
-    return cached_eager_call("ifelse", tuple(branches), check_cond, _ifelse_inline, (conds, *operands))
+    return _ifelse_inline(tuple(branches), check_cond, conds, *operands)
