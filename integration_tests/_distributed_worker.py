@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -201,8 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    start = time.monotonic()
+
+    def stage(what: str) -> None:  # timings in the process's log
+        print(f"[process {args.process_id}] {time.monotonic() - start:6.1f}s {what}", flush=True)
+
     import jax
 
+    stage("jax imported")
     if args.num_processes > 1:
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
         jax.distributed.initialize(
@@ -214,14 +221,20 @@ def main(argv: list[str] | None = None) -> int:
             heartbeat_timeout_seconds=30,
             shutdown_timeout_seconds=30,
         )
+    stage("jax.distributed initialised")
     try:
         n = jax.device_count()
         from jax.sharding import AxisType
 
         data_mesh = jax.make_mesh((n,), ("data",))  # explicit axes (the default on current JAX)
         neuron_mesh = jax.make_mesh((n,), ("neuron",), axis_types=(AxisType.Auto,))
+        import brainstate  # noqa: F401
+
+        stage("brainstate imported")
         result = run_mlp(data_mesh, args.steps)
+        stage("MLP trained")
         result.update(run_lif(neuron_mesh))
+        stage("LIF simulated")
         result["process_count"] = np.asarray(jax.process_count())
         result["device_count"] = np.asarray(n)
         np.savez(args.out, **result)  # type: ignore[arg-type]
