@@ -269,8 +269,6 @@ def render(page: Page, toctree: str = ".") -> tuple[str, list[str], list[str]]:
         groups.append(_g("Other", "", ("", ungrouped)))
     lines = _heading(page.title, "=")
     lines += [f".. module:: {page.module}", "", page.intro, ""]
-    if len(groups) > 1:
-        lines += [".. contents:: On this page", "   :local:", "   :depth: 1", ""]
     lines += [f".. currentmodule:: {page.module}", ""]
     for g in groups:
         if page.module == "brainstate.transform":  # {ref}`api-gradients` and the like, from the tutorials
@@ -285,26 +283,60 @@ def render(page: Page, toctree: str = ".") -> tuple[str, list[str], list[str]]:
     return "\n".join(lines), ungrouped, gone
 
 
-def render_layer(module: str) -> str:
+def _meta_names() -> dict[int, str]:
+    """``id(object) -> "brainstate.x.name"`` for every object the brainstate.* pages document."""
+    found: dict[int, str] = {}
+    for page in PAGES:
+        mod = importlib.import_module(page.module)
+        for name in public(page.module)[0]:
+            found.setdefault(id(getattr(mod, name)), f"{page.module}.{name}")
+    return found
+
+
+def _layer_section(lines: list[str], module: str, names: list[str], meta: dict[int, str]) -> None:
+    """Names also documented under brainstate.* link there; the others get a page of their own."""
+    mod = importlib.import_module(module)
+    linked = [(n, meta[id(getattr(mod, n))]) for n in names if id(getattr(mod, n)) in meta]
+    own = [n for n in names if id(getattr(mod, n)) not in meta]
+    if linked:
+        lines += [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 30 70",
+            "",
+            "   * - name",
+            "     - documented as",
+        ]
+        for n, target in linked:
+            lines += [f"   * - ``{n}``", f"     - :py:obj:`{target}`"]
+        lines.append("")
+    if own:
+        if linked:
+            lines += ["Only in this layer:", ""]
+        _table(lines, own, ".")
+
+
+def render_layer(module: str, meta: dict[int, str]) -> str:
     objs, mods = public(module)
     dist = module.replace("_", "-")
     lines = _heading(f"{module} ({dist})", "=")
     lines += [
         f".. module:: {module}",
         "",
-        f"The public names of ``{module}``, for programs that install ``{dist}`` alone. "
-        "The same objects are documented under their ``brainstate.*`` names in the rest of this reference.",
+        f"The public names of ``{module}``, for programs that install ``{dist}`` alone. Objects that the "
+        "metapackage re-exports are documented under their ``brainstate.*`` name (the same object); the "
+        "others have their own pages here.",
         "",
         f".. currentmodule:: {module}",
         "",
     ]
-    _table(lines, objs, ".")
+    _layer_section(lines, module, objs, meta)
     for sub in mods:
         full = f"{module}.{sub}"
         sub_objs, _ = public(full)
         lines += _heading(full, "-")
         lines += [f".. module:: {full}", "", f".. currentmodule:: {full}", ""]
-        _table(lines, sub_objs, ".")
+        _layer_section(lines, full, sub_objs, meta)
     return "\n".join(lines)
 
 
@@ -337,6 +369,7 @@ def generate() -> list[str]:
         "",
     ]
     (LAYERS / "index.rst").write_text("\n".join(index), encoding="utf-8")
+    meta = _meta_names()
     for module in LAYER_MODULES:
-        (LAYERS / f"{module}.rst").write_text(render_layer(module) + "\n", encoding="utf-8")
+        (LAYERS / f"{module}.rst").write_text(render_layer(module, meta) + "\n", encoding="utf-8")
     return problems

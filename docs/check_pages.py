@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     root = args.html.resolve()
     if not (root / "index.html").is_file():
         raise SystemExit(f"{root} has no index.html: build the docs first (python3 -m nox -s docs)")
-    pages = sorted(p for p in root.rglob("*.html") if p.name not in SKIP and "_modules" not in p.parts)
+    pages = sorted(
+        p
+        for p in root.rglob("*.html")
+        if p.name not in SKIP and not {"_modules", "_static", "_sources"} & set(p.relative_to(root).parts)
+    )
 
     from playwright.sync_api import sync_playwright
 

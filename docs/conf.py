@@ -160,6 +160,22 @@ def _allow_aliases_twice() -> None:
     PythonDomain.note_object = note_object  # type: ignore[method-assign]
 
 
+def _check_transform_pages(app: object, exception: Exception | None) -> None:
+    """Every name of ``brainstate.transform.__all__`` has its page at ``api/brainstate.transform.<name>``."""
+    if exception is not None or getattr(app, "builder").name != "html":  # noqa: B009
+        return
+    out = Path(getattr(app, "outdir"))  # noqa: B009
+    missing = [
+        n
+        for n in brainstate.transform.__all__
+        if not (out / "api" / f"brainstate.transform.{n}.html").is_file()
+    ]
+    if missing:
+        from sphinx.errors import ExtensionError
+
+        raise ExtensionError(f"no API page was written for brainstate.transform.{missing} (docs/_apigen.py)")
+
+
 # Pages other contributors add: listed in the index's "How-to" toctree as soon as they exist.
 OPTIONAL_PAGES = ["scaling_out", "examples/index"]
 
@@ -177,4 +193,5 @@ def setup(app: object) -> None:
     _allow_aliases_twice()
     app.connect("source-read", _optional_pages)  # type: ignore[attr-defined]
     app.connect("builder-inited", _report_api_problems)  # type: ignore[attr-defined]
+    app.connect("build-finished", _check_transform_pages)  # type: ignore[attr-defined]
     app.connect("autodoc-process-docstring", _foreign_docstring)  # type: ignore[attr-defined]
