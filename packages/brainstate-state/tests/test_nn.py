@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -155,8 +157,8 @@ def test_init_all_states_calls_every_module_once_and_catches_states() -> None:
 
 def test_free_init_and_reset_all_states() -> None:
     net = Net()
-    catcher = nn.init_all_states(net, batch_size=3)
-    assert len(catcher) == 3 and catcher.state_tag is None
+    assert nn.init_all_states(net, batch_size=3) is net  # returns its target, as brainstate 0.5.4
+    assert net.cell.v.value.shape == (3, 2)
     net.cell.v.value = jnp.ones((3, 2))
     nn.reset_all_states(net, batch_size=3)
     np.testing.assert_array_equal(net.cell.v.value, jnp.zeros((3, 2)))
@@ -193,3 +195,66 @@ def test_module_is_a_graph_node_and_splits() -> None:
 def test_module_exports() -> None:
     assert bss.nn.Module is nn.Module and issubclass(nn.Module, bss.Node)
     assert set(nn.__all__) == {"Module", "init_all_states", "reset_all_states"}
+
+
+# ---------------------------------------------------------------------------------------------- 0.5.4 options
+class _Leaf(nn.Module):
+    def __init__(self, log: list[str], tag: str) -> None:
+        super().__init__()
+        self.log, self.tag_name = log, tag
+        self.w = bss.ParamState(jnp.ones(1))
+
+    def init_state(self, n: int, scale: float = 1.0) -> None:
+        self.log.append(f"init {self.tag_name} {n} {scale}")
+        self.v = bss.HiddenState(jnp.zeros(n) * scale)
+
+    def reset_state(self, *args: Any, **kwargs: Any) -> None:
+        self.log.append(f"reset {self.tag_name}")
+
+
+class _Other(_Leaf):
+    pass
+
+
+class _Top(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self.z = _Leaf(self.log, "z")
+        self.a = _Leaf(self.log, "a")
+        self.m = _Other(self.log, "m")
+        self.b = bss.ParamState(jnp.zeros(2))
+
+    def init_state(self, n: int, scale: float = 1.0) -> None:
+        # children are initialised first, so the parent can use their states
+        self.log.append(f"init top {self.a.v.value.shape}")
+
+
+def test_init_all_states_runs_children_before_parents_and_excludes_nodes() -> None:
+    top = _Top()
+    assert nn.init_all_states(top, 2, scale=3.0) is top
+    assert top.log == ["init a 2 3.0", "init m 2 3.0", "init z 2 3.0", "init top (2,)"]
+    top.log.clear()
+    nn.init_all_states(top, 1, node_to_exclude=_Other)
+    assert top.log == ["init a 1 1.0", "init z 1 1.0", "init top (1,)"]
+    top.log.clear()
+    nn.init_all_states(top, 1, node_to_exclude=bss.filters.PathContains("z"))
+    assert top.log == ["init a 1 1.0", "init m 1 1.0", "init top (1,)"]
+    top.log.clear()
+    nn.reset_all_states(top, node_to_exclude=_Other)
+    assert top.log == ["reset a", "reset z"]
+    catcher = top.init_all_states(4, node_to_exclude=(_Other, bss.filters.PathContains("z")))
+    assert [s.value.shape for s in catcher.get_states()] == [(4,)]
+
+
+def test_module_iteration_options() -> None:
+    top = _Top()
+    assert [name for name, _ in top.named_modules()] == ["", "a", "m", "z"]
+    assert [name for name, _ in top.named_modules(prefix="net", include_self=False)] == ["net.a", "net.m", "net.z"]
+    assert [name for name, _ in top.named_modules("net")] == ["net", "net.a", "net.m", "net.z"]
+    assert list(top.modules(include_self=False)) == [top.a, top.m, top.z]
+    assert list(top.modules())[0] is top
+    assert [name for name, _ in top.named_parameters()] == ["a.w", "b", "m.w", "z.w"]
+    assert [name for name, _ in top.named_parameters(prefix="net", recurse=False)] == ["net.b"]
+    assert list(top.parameters(recurse=False)) == [top.b]
+    assert len(list(top.parameters())) == 4

@@ -30,8 +30,8 @@ from typing import Any
 
 from ._state import ParamState
 from ._trace import NewStateCatcher, catch_new_states
-from .containers import Path
-from .filters import Filter
+from .containers import Path, sort_key
+from .filters import Filter, to_predicate
 from .graph import Node, iter_leaf, iter_node, nodes, states
 from .graph._query import Hierarchy
 
@@ -42,6 +42,11 @@ _ALL: Hierarchy = (0, 2**31 - 1)
 
 def _dotted(path: Path) -> str:
     return ".".join(str(k) for k in path)
+
+
+def _join(prefix: str, path: Path) -> str:
+    name = _dotted(path)
+    return f"{prefix}.{name}" if prefix and name else prefix or name
 
 
 class Module(Node):
@@ -160,19 +165,28 @@ class Module(Node):
         for _, child in self.named_children():
             yield child
 
-    def named_modules(self) -> Iterator[tuple[str, Module]]:
-        """Yield ``(name, module)`` for this module (name ``''``) and every sub-module, each once."""
-        for path, node in iter_node(self):
-            if isinstance(node, Module):
-                yield _dotted(path), node
+    def named_modules(self, prefix: str = "", include_self: bool = True) -> Iterator[tuple[str, Module]]:
+        """Yield ``(name, module)`` for this module (named ``prefix``) and every sub-module, each once.
 
-    def modules(self) -> Iterator[Module]:
-        """Yield this module and every sub-module, each once (pre-order, sorted attribute order)."""
-        for _, module in self.named_modules():
+        Pre-order (a module before its sub-modules), sub-modules in sorted attribute order; names are
+        dotted paths (``'layers.0'``) behind ``prefix + '.'`` when ``prefix`` is given.
+        """
+        for path, node in iter_node(self):
+            if isinstance(node, Module) and (include_self or path):
+                yield _join(prefix, path), node
+
+    def modules(self, include_self: bool = True) -> Iterator[Module]:
+        """Yield this module (unless ``include_self=False``) and every sub-module, each once (pre-order)."""
+        for _, module in self.named_modules(include_self=include_self):
             yield module
 
-    def named_parameters(self) -> Iterator[tuple[str, ParamState[Any]]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, ParamState[Any]]]:
         """Yield ``(name, state)`` for every :class:`ParamState` (names like ``'layer.w'``).
+
+        With ``recurse=False`` only this module's own ParamStates (not those of its sub-modules); names
+        start with ``prefix + '.'`` when ``prefix`` is given.
 
         Examples
         --------
@@ -186,13 +200,17 @@ class Module(Node):
         >>> [name for name, _ in M().named_parameters()]
         ['w']
         """
+        sub_modules = set() if recurse else {p for p, n in iter_node(self) if p and isinstance(n, Module)}
         for path, state in iter_leaf(self):
-            if isinstance(state, ParamState):
-                yield _dotted(path), state
+            if not isinstance(state, ParamState):
+                continue
+            if not recurse and any(path[:i] in sub_modules for i in range(1, len(path))):
+                continue
+            yield _join(prefix, path), state
 
-    def parameters(self) -> Iterator[ParamState[Any]]:
-        """Yield every :class:`ParamState`, each once."""
-        for _, state in self.named_parameters():
+    def parameters(self, recurse: bool = True) -> Iterator[ParamState[Any]]:
+        """Yield every :class:`ParamState`, each once (``recurse=False``: only this module's own)."""
+        for _, state in self.named_parameters(recurse=recurse):
             yield state
 
     # ------------------------------------------------------------------ state initialisation
@@ -202,13 +220,20 @@ class Module(Node):
     def reset_state(self, *args: Any, **kwargs: Any) -> None:
         """Reset this module's own states, e.g. between trials (default: nothing)."""
 
-    def init_all_states(self, *args: Any, state_tag: str | None = None, **kwargs: Any) -> NewStateCatcher:
-        """Call :meth:`init_state` on this module and every sub-module; see :func:`init_all_states`."""
-        return init_all_states(self, *args, state_tag=state_tag, **kwargs)
+    def init_all_states(
+        self, *args: Any, state_tag: str | None = None, node_to_exclude: Filter = None, **kwargs: Any
+    ) -> NewStateCatcher:
+        """Call :meth:`init_state` on every sub-module and then this one; see :func:`init_all_states`.
 
-    def reset_all_states(self, *args: Any, **kwargs: Any) -> None:
-        """Call :meth:`reset_state` on this module and every sub-module; see :func:`reset_all_states`."""
-        reset_all_states(self, *args, **kwargs)
+        Returns the :class:`NewStateCatcher` holding the States created meanwhile.
+        """
+        with catch_new_states(state_tag) as catcher:
+            _call_all(self, "init_state", args, kwargs, node_to_exclude)
+        return catcher
+
+    def reset_all_states(self, *args: Any, node_to_exclude: Filter = None, **kwargs: Any) -> None:
+        """Call :meth:`reset_state` on every sub-module and then this one; see :func:`reset_all_states`."""
+        _call_all(self, "reset_state", args, kwargs, node_to_exclude)
 
     def _repr_fields(self) -> list[str]:
         return [f"name={self.name!r}"] if self.name is not None else []
@@ -219,15 +244,48 @@ def _check_module(module: Any, what: str) -> None:
         raise TypeError(f"{what} expects an nn.Module (or graph Node), but got {type(module).__name__}.")
 
 
-def init_all_states(module: Any, *args: Any, state_tag: str | None = None, **kwargs: Any) -> NewStateCatcher:
-    """Call ``init_state(*args, **kwargs)`` on every module of the graph, root first, each once.
+def _post_order_key(path: Path) -> tuple[Any, ...]:
+    # A node sorts after everything under it; siblings in sorted key order.
+    return (*((0, sort_key(k)) for k in path), (1,))
 
-    Every State created meanwhile is caught (and tagged with ``state_tag``).
+
+def _call_all(
+    module: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], node_to_exclude: Filter
+) -> None:
+    """Call ``method(*args, **kwargs)`` on every Module of the graph, children before parents, each once."""
+    _check_module(module, method.replace("_state", "_all_states"))
+    excluded = None if node_to_exclude is None else to_predicate(node_to_exclude)
+    found = [(path, node) for path, node in iter_node(module) if isinstance(node, Module)]
+    found.sort(key=lambda item: _post_order_key(item[0]))
+    for path, node in found:
+        if excluded is None or not excluded(path, node):
+            getattr(node, method)(*args, **kwargs)
+
+
+def init_all_states(
+    target: Any,
+    *init_args: Any,
+    node_to_exclude: Filter = None,
+    state_tag: str | None = None,
+    **init_kwargs: Any,
+) -> Any:
+    """Call ``init_state(*init_args, **init_kwargs)`` on every module of the graph, each once, children
+    before their parent (so a parent's ``init_state`` can use its children's states); returns ``target``.
+
+    Parameters
+    ----------
+    target
+        The root module.
+    *init_args, **init_kwargs
+        Passed to every ``init_state``.
+    node_to_exclude
+        A filter (a type, a predicate ``(path, node) -> bool``, ...): matching modules are skipped.
+    state_tag
+        A tag added to every State created meanwhile.
 
     Returns
     -------
-    NewStateCatcher
-        The States created by the ``init_state`` calls.
+    The ``target`` (as brainstate 0.5.4); use ``target.init_all_states(...)`` to get the created States.
 
     Examples
     --------
@@ -236,21 +294,20 @@ def init_all_states(module: Any, *args: Any, state_tag: str | None = None, **kwa
     >>> class Cell(bss.nn.Module):
     ...     def init_state(self, batch_size):
     ...         self.v = bss.HiddenState(jnp.zeros((batch_size, 2)))
-    >>> cell = Cell()
-    >>> catcher = init_all_states(cell, 4, state_tag='hidden')
-    >>> len(catcher), cell.v.value.shape, cell.v.tag
-    (1, (4, 2), 'hidden')
+    >>> cell = init_all_states(Cell(), 4, state_tag='hidden')
+    >>> cell.v.value.shape, cell.v.tag
+    ((4, 2), 'hidden')
     """
-    _check_module(module, "init_all_states")
-    targets = [node for _, node in iter_node(module) if isinstance(node, Module)]
-    with catch_new_states(state_tag) as catcher:
-        for target in targets:
-            target.init_state(*args, **kwargs)
-    return catcher
+    with catch_new_states(state_tag):
+        _call_all(target, "init_state", init_args, init_kwargs, node_to_exclude)
+    return target
 
 
-def reset_all_states(module: Any, *args: Any, **kwargs: Any) -> None:
-    """Call ``reset_state(*args, **kwargs)`` on every module of the graph, root first, each once.
+def reset_all_states(
+    target: Any, *reset_args: Any, node_to_exclude: Filter = None, **reset_kwargs: Any
+) -> Any:
+    """Call ``reset_state(*reset_args, **reset_kwargs)`` on every module of the graph, each once, children
+    before their parent, skipping modules matched by ``node_to_exclude``; returns ``target``.
 
     Examples
     --------
@@ -263,11 +320,9 @@ def reset_all_states(module: Any, *args: Any, **kwargs: Any) -> None:
     ...     def reset_state(self):
     ...         self.v.value = jnp.zeros(2)
     >>> cell = Cell()
-    >>> reset_all_states(cell)
+    >>> _ = reset_all_states(cell)
     >>> cell.v.value
     Array([0., 0.], dtype=float32)
     """
-    _check_module(module, "reset_all_states")
-    targets = [node for _, node in iter_node(module) if isinstance(node, Module)]
-    for target in targets:
-        target.reset_state(*args, **kwargs)
+    _call_all(target, "reset_state", reset_args, reset_kwargs, node_to_exclude)
+    return target
