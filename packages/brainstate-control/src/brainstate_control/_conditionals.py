@@ -28,7 +28,7 @@ from ._common import (
     is_concrete,
     to_scalar_pred,
 )
-from ._eager_branches import run_branches_eager
+from ._eager_programs import run_branches_eager
 
 __all__ = ["cond", "ifelse", "switch"]
 

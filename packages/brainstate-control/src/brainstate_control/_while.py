@@ -30,6 +30,7 @@ from ._common import (
     promote_weak_carry,
 )
 from ._eager_cache import cached_eager_call
+from ._eager_programs import run_while_eager
 from ._nested import level_sizes, nested_scan, validate_base
 
 __all__ = ["bounded_while_loop", "while_loop"]
@@ -95,6 +96,8 @@ def _while_python(cond_fun: Callable[[T], Any], body_fun: Callable[[T], T], val:
 def _while_inline(funs: tuple[Callable[..., Any], ...], static: None, init_val: Any) -> Any:
     cond_fun, body_fun = funs
     cond_program, body_program, union, init_val = _trace_loop(cond_fun, body_fun, init_val, "while_loop")
+    if not in_trace():  # eager: no trace of the whole call, the compiled loop is reused by structure
+        return run_while_eager(cond_program, body_program, union, init_val)
     write_values, read_values = union.current_values()
 
     def cond(carry: Any) -> Any:
@@ -173,10 +176,7 @@ def while_loop(cond_fun: Callable[[T], Any], body_fun: Callable[[T], T], init_va
         raise TypeError("while_loop: cond_fun and body_fun must be callable.")
     if disable_jit_active():
         return _while_python(cond_fun, body_fun, init_val)
-    if in_trace():
-        return _while_inline((cond_fun, body_fun), None, init_val)  # type: ignore[no-any-return]
-    result: T = cached_eager_call("while_loop", (cond_fun, body_fun), None, _while_inline, (init_val,))
-    return result
+    return _while_inline((cond_fun, body_fun), None, init_val)  # type: ignore[no-any-return]
 
 
 def _bounded_inline(funs: tuple[Callable[..., Any], ...], static: tuple[int, int], init_val: Any) -> Any:

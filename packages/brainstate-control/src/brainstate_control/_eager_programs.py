@@ -1,11 +1,12 @@
-"""Eager conditionals without an enclosing trace: trace the branches, reuse the compiled ``lax.switch``.
+"""Eager conditionals and while loops without a trace of the whole call.
 
-An eager ``cond``/``switch``/``ifelse`` traces its branches on every call (so it sees current attributes,
-globals and States) but needs no trace of the whole call: the compiled switch is keyed on the structure of
-the branch programs and on how their States line up (by position, never by State identity), and takes
-the programs' captured constants, the State values and the operands as arguments. A repeat call costs the
-branch traces and one dispatch; the same branches, fresh lambdas with the same bodies, or re-created
-States of the same shapes reuse one executable.
+An eager ``cond``/``switch``/``ifelse``/``while_loop`` traces its user functions on every call (so it sees
+current attributes, globals and States) but needs no trace of the whole call: the compiled ``lax.switch``
+or ``lax.while_loop`` is keyed on the structure of the user programs and on how their States line up (by
+position, never by State identity), and takes the programs' captured constants, the State values and the
+operands as arguments. A repeat call costs the user-function traces and one dispatch; the same
+functions, fresh lambdas with the same bodies, or re-created States of the same shapes reuse one
+executable.
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ from brainstate_ir import COMPILED_PROGRAMS, TracedProgram
 
 from ._common import StateUnion, arg_leaves
 
-__all__ = ["run_branches_eager"]
+Sources = tuple[tuple[bool, int], ...]
+Returned = tuple[int | None, ...]
+
+
+def _inputs(sources: Sources, writes: Sequence[Any], reads: Sequence[Any]) -> list[Any]:
+    return [writes[j] if is_written else reads[j] for is_written, j in sources]
+
+
+def _after(writes: Sequence[Any], new: Sequence[Any], returned: Returned) -> list[Any]:
+    return [old if r is None else new[r] for old, r in zip(writes, returned, strict=True)]
+
+
+__all__ = ["run_branches_eager", "run_while_eager"]
 
 
 def _layout(union: StateUnion, programs: Sequence[TracedProgram]) -> tuple[Hashable, Hashable]:
@@ -78,3 +91,36 @@ def run_branches_eager(
     new_writes, out = compiled(index, consts, write_values, read_values, arg_leaves(*operands))
     union.commit(new_writes)
     return out
+
+
+def _build_while(programs: Sequence[TracedProgram], inputs: Any, outputs: Any) -> Callable[..., Any]:
+    evaluate_cond, evaluate_body = (p.pure_evaluator() for p in programs)
+
+    def run(consts: Any, writes: list[Any], reads: list[Any], init_val: Any) -> Any:
+        def cond(carry: Any) -> Any:
+            w, val = carry
+            return evaluate_cond(consts[0], arg_leaves(val), _inputs(inputs[0], w, reads))[0]
+
+        def body(carry: Any) -> Any:
+            w, val = carry
+            new_val, new = evaluate_body(consts[1], arg_leaves(val), _inputs(inputs[1], w, reads))
+            return _after(w, new, outputs[1]), new_val
+
+        return jax.lax.while_loop(cond, body, (writes, init_val))
+
+    return run
+
+
+def run_while_eager(
+    cond_program: TracedProgram, body_program: TracedProgram, union: StateUnion, init_val: Any
+) -> Any:
+    """Run the compiled ``lax.while_loop`` of two traced programs; commit the written States."""
+    programs = (cond_program, body_program)
+    inputs, outputs = _layout(union, programs)
+    key = ("brainstate_control.while", tuple(p.key for p in programs), inputs, outputs)
+    compiled = COMPILED_PROGRAMS.jitted(key, lambda: _build_while(programs, inputs, outputs))
+    write_values, read_values = union.current_values()
+    consts = [list(p.jaxpr.consts) for p in programs]
+    final_writes, val = compiled(consts, write_values, read_values, init_val)
+    union.commit(final_writes)
+    return val
