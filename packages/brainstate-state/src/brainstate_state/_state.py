@@ -402,9 +402,10 @@ class FakeState(Generic[T]):
     2.0
     """
 
-    def __init__(self, value: T, name: str | None = None) -> None:
+    def __init__(self, value: T, name: str | None = None, **metadata: Any) -> None:
         self.value = value
         self.name = name
+        self.metadata = metadata
 
     def __repr__(self) -> str:
         return f"FakeState(value={self.value!r})"

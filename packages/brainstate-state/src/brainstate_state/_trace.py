@@ -24,9 +24,12 @@ level (the next isolating stack, or the State itself at the top level).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
 
 from ._context import TRACE_CONTEXT
 from ._errors import BrainStateError
@@ -45,6 +48,23 @@ __all__ = [
 ]
 
 NewArg = Callable[["State[Any]", Any], Any]
+
+
+def _as_new_arg(new_arg: Callable[..., Any] | None) -> NewArg | None:
+    """``new_arg(state, outside_value)``; a callback taking only the state (brainstate 0.5.4) is adapted."""
+    if new_arg is None:
+        return None
+    try:
+        inspect.signature(new_arg).bind(None, None)
+    except TypeError:
+        return lambda state, outside: new_arg(state)
+    except ValueError:  # no signature (some builtins): assume the two-argument form
+        pass
+    return new_arg
+
+
+def _shape_of(x: Any) -> Any:
+    return jax.ShapeDtypeStruct(np.shape(x), x.dtype) if hasattr(x, "dtype") else x
 
 
 class _Entry:
@@ -78,12 +98,19 @@ class StateTraceStack:
     (True, True)
     """
 
-    def __init__(self, new_arg: NewArg | None = None, name: str | None = None) -> None:
+    def __init__(
+        self,
+        new_arg: Callable[..., Any] | None = None,
+        name: str | None = None,
+        check_read: Callable[[State[Any]], Any] | None = None,
+    ) -> None:
         self.name = name
-        self._new_arg = new_arg
+        self._new_arg = _as_new_arg(new_arg)
+        self._check_read = check_read
         self._entries: dict[int, _Entry] = {}
         self.states: list[State[Any]] = []
         self._depth: int | None = None
+        self._released = False
 
     # ------------------------------------------------------------------ context management
     def __enter__(self) -> StateTraceStack:
@@ -110,9 +137,17 @@ class StateTraceStack:
         """Whether the stack is currently entered."""
         return self._depth is not None
 
-    def set_new_arg(self, new_arg: NewArg | None) -> None:
+    def set_new_arg(self, new_arg: Callable[..., Any] | None) -> None:
         """Set the callback that gives a State its value inside this stack on first access."""
-        self._new_arg = new_arg
+        self._new_arg = _as_new_arg(new_arg)
+
+    def new_arg(self, state: State[Any]) -> None:
+        """Give the recorded ``state`` its value inside this stack again, from the ``new_arg`` callback."""
+        entry = self._entries.get(id(state))
+        if entry is None:
+            raise ValueError(f"new_arg: the State {state!r} is not recorded in this StateTraceStack.")
+        if self._new_arg is not None:
+            entry.value = self._new_arg(state, entry.original)
 
     # ------------------------------------------------------------------ recording
     def _register(self, state: State[Any], outside_value: Any) -> _Entry:
@@ -127,6 +162,8 @@ class StateTraceStack:
         """Register ``state`` as read (if not seen before)."""
         if id(state) not in self._entries:
             self._register(state, peek_value(state))
+            if self._check_read is not None:
+                self._check_read(state)
 
     def write_its_value(self, state: State[Any]) -> None:
         """Register ``state`` and mark it written."""
@@ -149,15 +186,26 @@ class StateTraceStack:
         return [entries[id(s)].written for s in self.states]
 
     @property
+    def been_writen(self) -> list[bool]:
+        """:attr:`been_written` under the spelling of brainstate 0.5.4."""
+        return self.been_written
+
+    @property
     def original_state_values(self) -> list[Any]:
         """The values the states had outside this stack when first accessed."""
         entries = self._entries
         return [entries[id(s)].original for s in self.states]
 
-    def get_state_values(self) -> list[Any]:
-        """The current values of all states inside this stack, in ``states`` order."""
+    def get_state_values(self, separate: bool = False, replace: bool = False) -> Any:
+        """The current values of all states inside this stack, in ``states`` order.
+
+        With ``separate=True``: ``(written_values, read_values)``; with ``replace=True`` as well, both
+        lists keep one slot per state, ``None`` where the state belongs to the other list.
+        """
         entries = self._entries
-        return [entries[id(s)].value for s in self.states]
+        if not separate:
+            return [entries[id(s)].value for s in self.states]
+        return self.get_write_state_values(replace), self.get_read_state_values(replace)
 
     def value_of(self, state: State[Any]) -> Any:
         """The current value of ``state`` inside this stack."""
@@ -168,29 +216,73 @@ class StateTraceStack:
         entry = self._entries.get(id(state))
         return entry is not None and entry.written
 
-    def get_read_states(self) -> list[State[Any]]:
-        """States read but never written, in first-access order."""
-        entries = self._entries
-        return [s for s in self.states if not entries[id(s)].written]
+    def _select(self, written: bool, keep_slots: bool, values: bool) -> list[Any]:
+        out = []
+        for state in self.states:
+            entry = self._entries[id(state)]
+            if entry.written is written:
+                out.append(entry.value if values else state)
+            elif keep_slots:
+                out.append(None)
+        return out
 
-    def get_write_states(self) -> list[State[Any]]:
-        """States written, in first-access order."""
-        entries = self._entries
-        return [s for s in self.states if entries[id(s)].written]
+    def get_read_states(self, replace_writen: bool = False) -> list[Any]:
+        """States read but never written, in first-access order (``replace_writen=True``: one slot per
+        state, ``None`` for the written ones)."""
+        return self._select(False, replace_writen, values=False)
 
-    def get_read_state_values(self) -> list[Any]:
+    def get_write_states(self, replace_read: bool = False) -> list[Any]:
+        """States written, in first-access order (``replace_read=True``: ``None`` for the read ones)."""
+        return self._select(True, replace_read, values=False)
+
+    def get_read_state_values(self, replace_writen: bool = False) -> list[Any]:
         """Values of :meth:`get_read_states`."""
-        return [self._entries[id(s)].value for s in self.get_read_states()]
+        return self._select(False, replace_writen, values=True)
 
-    def get_write_state_values(self) -> list[Any]:
+    def get_write_state_values(self, replace_read: bool = False) -> list[Any]:
         """Current values of :meth:`get_write_states`."""
-        return [self._entries[id(s)].value for s in self.get_write_states()]
+        return self._select(True, replace_read, values=True)
+
+    def assign_state_vals(self, state_vals: Sequence[Any]) -> None:
+        """Give the states new values, one per state in ``states`` order: written states are written,
+        read states get their value back without recording a write (``restore_value``)."""
+        if len(state_vals) != len(self.states):
+            raise ValueError(
+                f"assign_state_vals: this StateTraceStack recorded {len(self.states)} states, "
+                f"but {len(state_vals)} values were given."
+            )
+        for state, value in zip(self.states, state_vals, strict=True):
+            if self._entries[id(state)].written:
+                state.value = value
+            else:
+                state.restore_value(value)
+
+    def assign_state_vals_v2(self, read_state_vals: Sequence[Any], write_state_vals: Sequence[Any]) -> None:
+        """Like :meth:`assign_state_vals`, from the one-slot-per-state lists of
+        ``get_state_values(separate=True, replace=True)`` (``None`` slots are skipped)."""
+        for state, read, write in zip(self.states, read_state_vals, write_state_vals, strict=True):
+            if write is not None:
+                state.value = write
+            elif read is not None:
+                state.restore_value(read)
+
+    def release_original_values(self) -> None:
+        """Forget the original values (keeping only their shapes and dtypes), e.g. once a program is
+        cached; :meth:`recovery_original_values` is then no longer possible."""
+        for entry in self._entries.values():
+            entry.original = jax.tree.map(_shape_of, entry.original)
+        self._released = True
 
     def recovery_original_values(self) -> None:
         """Write the original values back into the states (call it after the stack was exited).
 
         Only needed for transparent stacks, whose writes went through to the enclosing level.
         """
+        if self._released:
+            raise RuntimeError(
+                "recovery_original_values() was called after release_original_values(): the original "
+                "values are no longer kept."
+            )
         for state in self.states:
             entry = self._entries[id(state)]
             if entry.written:
@@ -240,6 +332,8 @@ def record_read(state: State[Any], stack: Sequence[StateTraceStack]) -> Any:
         entry = trace._entries.get(id(state))
         if entry is None:
             entry = trace._register(state, value)
+            if trace._check_read is not None:
+                trace._check_read(state)
         value = entry.value
     return value
 
@@ -287,94 +381,4 @@ def peek_value(state: State[Any]) -> Any:
     return state._value
 
 
-class NewStateCatcher:
-    """Collects the States created while :func:`catch_new_states` is active."""
-
-    def __init__(self, state_tag: str | None = None, state_to_exclude: Any = None) -> None:
-        self.state_tag = state_tag
-        self._exclude: Callable[[tuple[Any, ...], Any], bool] | None = None
-        if state_to_exclude is not None:
-            from .filters import to_predicate
-
-            self._exclude = to_predicate(state_to_exclude)
-        self.states: list[State[Any]] = []
-        self._ids: set[int] = set()
-
-    def catch(self, state: State[Any]) -> None:
-        """Record ``state`` (called by ``State.__init__``)."""
-        if self._exclude is not None and self._exclude((), state):
-            return
-        if id(state) in self._ids:
-            return
-        state.add_tag(self.state_tag)
-        self._ids.add(id(state))
-        self.states.append(state)
-
-    def get_states(self) -> list[State[Any]]:
-        """The caught states, in creation order."""
-        return list(self.states)
-
-    def get_state_values(self) -> list[Any]:
-        """The current values of the caught states."""
-        return [s.value for s in self.states]
-
-    def get_by_tag(self, tag: str) -> list[State[Any]]:
-        """The caught states that carry ``tag``."""
-        return [s for s in self.states if s.has_tag(tag)]
-
-    def remove(self, state: State[Any]) -> None:
-        """Forget ``state``."""
-        if id(state) in self._ids:
-            self._ids.discard(id(state))
-            self.states = [s for s in self.states if s is not state]
-
-    def __len__(self) -> int:
-        return len(self.states)
-
-    def __iter__(self) -> Iterator[State[Any]]:
-        return iter(self.states)
-
-    def __contains__(self, state: object) -> bool:
-        return id(state) in self._ids
-
-    def __repr__(self) -> str:
-        return f"NewStateCatcher(states={len(self.states)}, tag={self.state_tag!r})"
-
-
-@contextlib.contextmanager
-def catch_new_states(state_tag: str | None = None, state_to_exclude: Any = None) -> Iterator[NewStateCatcher]:
-    """Collect (and optionally tag) every State created inside the ``with`` block.
-
-    Parameters
-    ----------
-    state_tag
-        A tag added to every caught state.
-    state_to_exclude
-        A filter (see :mod:`brainstate_state.filters`); matching states are not caught.
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> import brainstate_state as bss
-    >>> with bss.catch_new_states('init') as catcher:
-    ...     s = bss.State(jnp.zeros(3))
-    >>> catcher.get_states() == [s], s.tag
-    (True, 'init')
-    """
-    catcher = NewStateCatcher(state_tag, state_to_exclude)
-    TRACE_CONTEXT.catchers.append(catcher)
-    try:
-        yield catcher
-    finally:
-        TRACE_CONTEXT.catchers.remove(catcher)
-
-
-@contextlib.contextmanager
-def check_state_value_tree(val: bool = True) -> Iterator[None]:
-    """Enable (default) or disable the pytree-structure check on ``State.value`` writes in this thread."""
-    previous = TRACE_CONTEXT.tree_check
-    TRACE_CONTEXT.tree_check = val
-    try:
-        yield
-    finally:
-        TRACE_CONTEXT.tree_check = previous
+from ._catcher import NewStateCatcher, catch_new_states, check_state_value_tree  # noqa: E402
