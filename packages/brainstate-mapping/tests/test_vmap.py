@@ -187,7 +187,7 @@ def test_bad_in_axes_raise() -> None:
 
 
 def test_eager_calls_run_the_body_each_time_without_recompiling() -> None:
-    from brainstate_mapping._executables import cache_size
+    from brainstate_ir import COMPILED_PROGRAMS
 
     calls = []
     s = State(jnp.zeros(5))
@@ -200,11 +200,11 @@ def test_eager_calls_run_the_body_each_time_without_recompiling() -> None:
     g = vmap(f, in_states=s)
     g(jnp.ones(5))
     assert len(calls) == 1  # declared States are known up front: one trace
-    compiled = cache_size()
+    compiled = COMPILED_PROGRAMS.stats()["compiled"]
     for _ in range(3):
         g(jnp.ones(5))
     assert len(calls) == 4  # an eager call always sees the current Python: traced every call
-    assert cache_size() == compiled  # ... but the same program is not compiled again
+    assert COMPILED_PROGRAMS.stats()["compiled"] == compiled  # ... but not compiled again
     np.testing.assert_allclose(s.value, 4.0)
     jitted = jit(lambda x: g(x))
     jitted(jnp.ones(5))

@@ -15,7 +15,16 @@ from typing import Any
 import jax
 from jax.custom_batching import custom_vmap
 
-__all__ = ["batched_outputs", "make_tap"]
+from brainstate_ir import jaxpr_key
+from brainstate_state import peek_value
+
+from ._call import MappedCall
+from ._executables import BATCHED_WRITES
+from ._lanes import LaneProgram
+from ._mapped_program import mapped_axes, pure_program
+from ._signature import contains_tracer
+
+__all__ = ["batched_outputs", "make_tap", "program_batched_writes"]
 
 
 def make_tap(flags: dict[int, bool], index: int) -> Callable[[Any], Any]:
@@ -65,3 +74,37 @@ def batched_outputs(
         state_values,
     )
     return {i for i in candidates if flags.get(i, False)}
+
+
+def program_batched_writes(
+    program: LaneProgram, candidates: list[int], size: int, call: MappedCall, axis_name: Any
+) -> frozenset[int]:
+    """Which ``candidates`` (indices into ``program.written``) are written with a batched value.
+
+    Remembered per program structure and mapped axes (the constants are unmapped, so their values do not
+    matter); computed afresh inside an enclosing trace.
+    """
+    if not candidates:
+        return frozenset()
+    arg_axes, state_axes = mapped_axes(program, call)
+    mapped_leaves = [leaf for leaf, axis in zip(call.leaves, call.axes, strict=True) if axis is not None]
+
+    def discover() -> frozenset[int]:
+        values = []
+        for m in program.mapped_states:
+            value = peek_value(m.state)
+            if m.rng:  # the per-lane keys split from the State's key
+                value = jax.tree.map(lambda k: jax.ShapeDtypeStruct((size, *k.shape), k.dtype), value)
+            values.append(value)
+        pure = pure_program(program, tuple(range(len(program.written))))
+        consts = list(program.closed.consts)
+        found = batched_outputs(
+            pure, candidates, consts, mapped_leaves, arg_axes, values, state_axes, axis_name, size
+        )
+        return frozenset(found)
+
+    if contains_tracer(program.closed.consts) or contains_tracer(mapped_leaves):
+        return discover()
+    key = ("batched", jaxpr_key(program.closed), tuple(arg_axes), tuple(state_axes), size, axis_name)
+    found: frozenset[int] = BATCHED_WRITES.get((key, tuple(candidates)), discover)
+    return found

@@ -1,10 +1,12 @@
-"""Compiled mapped programs, shared by every mapping object and keyed by the traced program itself.
+"""Where mapped calls get their compiled programs, and a memo of which written values come out batched.
 
-An eager mapped call traces the user function every time (so it is never stale), then looks the traced
-program up here. The key describes the computation (the jaxpr with its constants described by type
-only, the mapped axes, the batch size and the mapping), not the function object: a fresh lambda with the
-same body, or the same function called again, reuses the executable; its constants are passed as
-arguments. Entries hold no State.
+An eager mapped call traces the user function every time (so it is never stale) and then looks the traced
+program up by its structure (``brainstate_ir.jaxpr_key``: the jaxpr with its constants described by type
+only) plus the mapping's static options. ``jax.vmap`` programs go through the process-wide
+``brainstate_ir.COMPILED_PROGRAMS`` cache, shared with ``jit``, the autodiff transforms and control flow: a
+fresh lambda with the same body, or the same function called again, reuses one executable, its constants
+passed as arguments. Mapping functions that compile by themselves (``jax.pmap``) keep their executables
+with the mapping object. No entry holds a State.
 """
 
 from __future__ import annotations
@@ -14,47 +16,60 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-import jax
+from brainstate_ir import COMPILED_PROGRAMS
 
-__all__ = ["cached_executable", "program_key"]
-
-_MAX_ENTRIES = 256
-_LOCK = threading.Lock()
-_ENTRIES: OrderedDict[Hashable, Any] = OrderedDict()
+__all__ = ["BATCHED_WRITES", "CODE_HINTS", "BoundedMemo", "shared_jitted"]
 
 
-def _aval_key(x: Any) -> Hashable:
-    return (
-        tuple(jax.numpy.shape(x)),
-        jax.numpy.result_type(x),
-        bool(getattr(getattr(x, "aval", None), "weak_type", False)),
-    )
+class BoundedMemo:
+    """A thread-safe least-recently-used memo: ``get(key, compute)``."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def peek(self, key: Hashable) -> Any:
+        """The value for ``key`` or ``None`` (not computed)."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
-def program_key(closed: Any) -> Hashable:
-    """A key equal for two traces of the same computation (constants compared by type only)."""
-    return (str(closed.jaxpr), tuple(_aval_key(c) for c in closed.consts))
+#: Which written values of a traced program come out batched, per program structure and mapped axes.
+BATCHED_WRITES = BoundedMemo(1024)
+
+#: The States the last call of a function's code batched on input (weakly held), so that a fresh mapping
+#: object of the same function (``vmap2(lambda ...)`` written inside a loop) starts its trace from them.
+CODE_HINTS = BoundedMemo(256)
 
 
-def cached_executable(key: Hashable, build: Callable[[], Any]) -> Any:
-    """The entry for ``key``, built with ``build()`` on a miss (least recently used entries are dropped)."""
-    with _LOCK:
-        entry = _ENTRIES.get(key)
-        if entry is not None:
-            _ENTRIES.move_to_end(key)
-            return entry
-    entry = build()
-    with _LOCK:
-        _ENTRIES[key] = entry
-        while len(_ENTRIES) > _MAX_ENTRIES:
-            _ENTRIES.popitem(last=False)
-    return entry
-
-
-def cache_size() -> int:
-    """The number of cached entries (for tests and benchmarks)."""
-    with _LOCK:
-        return len(_ENTRIES)
-
-
-__all__ += ["cache_size"]
+def shared_jitted(key: Hashable, build: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """``jax.jit(build())``, made once per ``key`` in the process-wide compiled-program cache."""
+    return COMPILED_PROGRAMS.jitted(("brainstate-mapping", key), build)

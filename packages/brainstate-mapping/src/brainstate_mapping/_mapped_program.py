@@ -9,9 +9,18 @@ from typing import Any
 
 import jax
 
+from ._call import MappedCall
 from ._lanes import LaneProgram
 
-__all__ = ["MappingFn", "lane_keys", "lane_out_avals", "pure_program", "vmap_mapping_fn"]
+__all__ = [
+    "MappingFn",
+    "VmapMapping",
+    "lane_keys",
+    "lane_out_avals",
+    "mapped_axes",
+    "pure_program",
+    "vmap_mapping_fn",
+]
 
 
 #: ``mapping_fn(pure, in_axes, out_axes, axis_name, axis_size) -> mapped callable``.
@@ -19,8 +28,11 @@ MappingFn = Callable[[Callable[..., Any], Any, Any, Any, int], Callable[..., Any
 
 
 @dataclass(frozen=True)
-class _VmapMapping:
-    """``jax.vmap`` (with ``spmd_axis_name``) under ``jax.jit``; equal for equal options (a cache key)."""
+class VmapMapping:
+    """``jax.vmap`` with ``spmd_axis_name``; equal for equal options (part of the compiled-program key).
+
+    The engine compiles it through the shared compiled-program cache (or inlines it inside a trace).
+    """
 
     spmd_axis_name: Any = None
 
@@ -35,14 +47,14 @@ class _VmapMapping:
             axis_size=size,
             spmd_axis_name=self.spmd_axis_name,
         )
-        return jax.jit(mapped)
+        return mapped
 
 
 def vmap_mapping_fn(spmd_axis_name: Any = None) -> MappingFn:
-    """A mapping function running ``jax.vmap`` (with ``spmd_axis_name``) under ``jax.jit``."""
+    """A mapping function running ``jax.vmap`` (with ``spmd_axis_name``)."""
     if isinstance(spmd_axis_name, list):
         spmd_axis_name = tuple(spmd_axis_name)
-    return _VmapMapping(spmd_axis_name)
+    return VmapMapping(spmd_axis_name)
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -79,3 +91,12 @@ def lane_out_avals(program: LaneProgram) -> list[list[Any]]:
         result.append(list(avals[position : position + treedef.num_leaves]))
         position += treedef.num_leaves
     return result
+
+
+def mapped_axes(program: LaneProgram, call: MappedCall) -> tuple[list[int], list[int]]:
+    """The (non-negative) axes of the mapped argument leaves and of the mapped States of ``program``."""
+    arg_axes = []
+    for leaf, axis in zip(call.leaves, call.axes, strict=True):
+        if axis is not None:
+            arg_axes.append(axis % max(len(getattr(leaf, "shape", ())), 1))
+    return arg_axes, [m.axis for m in program.mapped_states]

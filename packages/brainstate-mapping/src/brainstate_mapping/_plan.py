@@ -28,19 +28,28 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Literal
 
 import jax
 
+from brainstate_ir import jaxpr_key
 from brainstate_state import BatchAxisError, State, describe_state, peek_value, state_error_message
 
 from ._axes import SizeRecord, arg_leaf_description, lane_leaf, resolve_size
 from ._call import MappedCall, split_mapped_call
-from ._discovery import batched_outputs
-from ._executables import cached_executable, program_key
+from ._discovery import program_batched_writes
+from ._executables import CODE_HINTS, BoundedMemo, shared_jitted
 from ._lanes import LaneProgram, MappedState, state_lane_avals, trace_lanes
-from ._mapped_program import MappingFn, lane_keys, lane_out_avals, pure_program, vmap_mapping_fn
+from ._mapped_program import (
+    MappingFn,
+    VmapMapping,
+    lane_keys,
+    lane_out_avals,
+    mapped_axes,
+    pure_program,
+    vmap_mapping_fn,
+)
 from ._policy import DISCARD, Policy, UndeclaredWrites
 from ._rng import is_random_state
 from ._signature import contains_tracer
@@ -121,6 +130,8 @@ class MappingEngine:
         # The States batched on input by the previous call (weakly held): the next trace starts from them.
         self._hint: list[tuple[weakref.ref[State[Any]], bool]] = []
         self._lock = threading.RLock()
+        self._own_executables = BoundedMemo(8)
+        self._code = getattr(getattr(fun, "__func__", fun), "__code__", None)
         self.trace_count = 0
 
     # ------------------------------------------------------------------ public
@@ -156,6 +167,9 @@ class MappingEngine:
     def _known(self, promoted: set[int], size: int | None) -> list[MappedState]:
         with self._lock:
             hint = list(self._hint)
+        code = self._code
+        if not hint and code is not None:
+            hint = list(CODE_HINTS.peek(code) or ())
         known = []
         for ref, was_promoted in hint:
             state = ref()
@@ -236,28 +250,15 @@ class MappingEngine:
                 promoted.update(id(s) for s in new)
                 known = known + [MappedState(s, 0, False) for s in new]
                 continue
+            hint = [(weakref.ref(m.state), id(m.state) in promoted) for m in result.mapped_states]
             with self._lock:
-                self._hint = [(weakref.ref(m.state), id(m.state) in promoted) for m in result.mapped_states]
+                self._hint = hint
+            if self._code is not None:
+                CODE_HINTS.put(self._code, tuple(hint))
             return result, full_size
         raise RuntimeError(f"{self.name}: the States batched on input did not settle after 64 traces.")
 
     # ------------------------------------------------------------------ deciding
-    def _state_values(self, program: LaneProgram, size: int, abstract: bool) -> list[Any]:
-        values = []
-        for m in program.mapped_states:
-            value = peek_value(m.state) if abstract else m.state.value
-            if m.rng and abstract:
-                value = jax.tree.map(lambda k: jax.ShapeDtypeStruct((size, *k.shape), k.dtype), value)
-            values.append(value)
-        return values
-
-    def _axes(self, program: LaneProgram, call: MappedCall) -> tuple[list[int], list[int]]:
-        arg_axes = []
-        for leaf, axis in zip(call.leaves, call.axes, strict=True):
-            if axis is not None:
-                arg_axes.append(axis % max(len(getattr(leaf, "shape", ())), 1))
-        return arg_axes, [m.axis for m in program.mapped_states]
-
     def _out_axes(self, program: LaneProgram) -> tuple[list[Any], list[int]]:
         """Output axis per written State (``UNDECLARED``/``None`` for candidates) and the candidates."""
         mapped = {id(m.state): m for m in program.mapped_states}
@@ -274,45 +275,9 @@ class MappingEngine:
                     candidates.append(j)
         return out_axes, candidates
 
-    def _batched(
-        self, program: LaneProgram, candidates: list[int], size: int, call: MappedCall
-    ) -> frozenset[int]:
-        if not candidates:
-            return frozenset()
-        arg_axes, state_axes = self._axes(program, call)
-        mapped_leaves = [leaf for leaf, axis in zip(call.leaves, call.axes, strict=True) if axis is not None]
-
-        def discover() -> frozenset[int]:
-            return frozenset(
-                batched_outputs(
-                    pure_program(program, tuple(range(len(program.written)))),
-                    candidates,
-                    list(program.closed.consts),
-                    mapped_leaves,
-                    arg_axes,
-                    self._state_values(program, size, abstract=True),
-                    state_axes,
-                    self.axis_name,
-                    size,
-                )
-            )
-
-        key = (
-            "batched",
-            program_key(program.closed),
-            tuple(arg_axes),
-            tuple(state_axes),
-            size,
-            self.axis_name,
-        )
-        if contains_tracer(program.closed.consts) or contains_tracer(mapped_leaves):
-            return discover()
-        found: frozenset[int] = cached_executable((key, tuple(candidates)), discover)
-        return found
-
     def _promotions(self, program: LaneProgram, size: int, call: MappedCall) -> list[State[Any]]:
         out_axes, candidates = self._out_axes(program)
-        batched = self._batched(program, candidates, size, call)
+        batched = program_batched_writes(program, candidates, size, call, self.axis_name)
         lane_out = lane_out_avals(program)
         return [
             program.written[j]
@@ -327,7 +292,7 @@ class MappingEngine:
     ) -> tuple[tuple[int, ...], tuple[Any, ...]]:
         """``(kept, kept_axes)``: the indices into ``program.written`` to commit, and their axes."""
         out_axes, candidates = self._out_axes(program)
-        batched = self._batched(program, candidates, size, call)
+        batched = program_batched_writes(program, candidates, size, call, self.axis_name)
         lane_out = lane_out_avals(program)
         for j in candidates:
             state = program.written[j]
@@ -350,9 +315,14 @@ class MappingEngine:
         return kept, tuple(out_axes[j] for j in kept)
 
     # ------------------------------------------------------------------ running
+    def _executable(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        if isinstance(self.mapping_fn, VmapMapping):
+            return shared_jitted(key, build)
+        return self._own_executables.get(key, build)  # e.g. jax.pmap: compiles by itself
+
     def _execute(self, program: LaneProgram, size: int, call: MappedCall) -> Any:
         kept, kept_axes = self._decide(program, size, call)
-        arg_axes, state_axes = self._axes(program, call)
+        arg_axes, state_axes = mapped_axes(program, call)
         mapped_leaves = [leaf for leaf, axis in zip(call.leaves, call.axes, strict=True) if axis is not None]
         values: list[Any] = []
         new_keys: list[tuple[State[Any], Any]] = []
@@ -375,11 +345,11 @@ class MappingEngine:
             )
 
         if contains_tracer(consts) or contains_tracer(mapped_leaves) or contains_tracer(values):
-            executable = build()  # inside an enclosing trace: traced once with it, nothing to cache
+            executable = build()  # inside an enclosing trace: evaluated as part of it, nothing to cache
         else:
             key = (
                 "executable",
-                program_key(program.closed),
+                jaxpr_key(program.closed),
                 program.out_treedef,
                 program.written_treedefs,
                 tuple(arg_axes),
@@ -391,7 +361,7 @@ class MappingEngine:
                 kept,
                 kept_axes,
             )
-            executable = cached_executable(key, build)
+            executable = self._executable(key, build)
         out, kept_values = executable(consts, mapped_leaves, values)
         for state, key_value in new_keys:
             state.value = key_value

@@ -1,4 +1,9 @@
-"""Cheap signatures of State values (to tell whether a cached plan is still valid) and tracer checks."""
+"""Signatures of State values (is a cached program still valid for them?) and the tracer test.
+
+A leaf's signature is ``brainstate_ir.leaf_signature`` (shape, dtype, weak type), the one every transform
+uses, so a Python scalar and the weakly typed array JAX makes of it agree. Leaves that are not JAX values
+(a Python object held by a State) are described by their type.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,24 @@ from typing import Any
 
 import jax
 
-__all__ = ["contains_tracer", "value_signature"]
+from brainstate_ir import leaf_signature as _ir_leaf_signature
+
+__all__ = ["contains_tracer", "leaf_signature", "value_signature"]
 
 
 def leaf_signature(leaf: Any) -> Hashable:
-    aval = getattr(leaf, "aval", None)
-    if aval is not None:
-        return aval  # type: ignore[no-any-return]
-    shape = getattr(leaf, "shape", None)
-    if shape is not None:
-        return (tuple(shape), str(getattr(leaf, "dtype", None)))
-    return type(leaf).__name__
+    """``brainstate_ir.leaf_signature(leaf)``, or the type name of a leaf that is not a JAX value."""
+    try:
+        return _ir_leaf_signature(leaf)
+    except TypeError:
+        return type(leaf).__name__
 
 
 def value_signature(value: Any) -> tuple[Hashable, ...]:
+    """The signature of every leaf of ``value``."""
     return tuple(leaf_signature(leaf) for leaf in jax.tree.leaves(value))
 
 
 def contains_tracer(tree: Any) -> bool:
+    """Whether any leaf of ``tree`` is a JAX tracer (a value of an enclosing trace)."""
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
