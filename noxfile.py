@@ -220,9 +220,11 @@ def integration(session: nox.Session) -> None:
     session.install(
         *editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS, "import-linter>=2.1", "deptry>=0.20"
     )
+    # The multi-process tests have a session of their own (`distributed`).
     session.run(
-        "python", "-m", "pytest", "integration_tests", *junit_args(session), *session.posargs, env=CPU_ENV
-    )
+        "python", "-m", "pytest", "integration_tests", "--ignore=integration_tests/test_distributed.py",
+        *junit_args(session), *session.posargs, env=CPU_ENV,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON)
@@ -519,7 +521,7 @@ def bench(session: nox.Session) -> None:
 # ---------------------------------------------------------------------------------------------------
 @nox.session(venv_backend="none")
 def ci(session: nox.Session) -> None:
-    """What CI runs: every tests-cpu, integration, lint, typecheck, build, jax-floor (and docs once it exists).
+    """What CI runs: every tests-cpu, integration, distributed, lint, typecheck, build, jax-floor, docs, summary.
 
     The sessions are queued with ``session.notify``; nox runs them all and exits non-zero when any fails.
     """
