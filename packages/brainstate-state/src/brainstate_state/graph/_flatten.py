@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .._epoch import node_changed
 from .._state import State
 from .._treefy import TreefyState
 from ..containers import FlattedDict, NestedDict, Path, flat_mapping, nest_mapping, sort_key
@@ -238,10 +239,20 @@ def _as_flat(mapping: Any) -> dict[Path, Any]:
 class Builder:
     """Rebuilds objects from GraphDef edges and a path-keyed mapping of state values."""
 
-    def __init__(self, flat: Mapping[Path, Any], index_ref: dict[int, Any] | None = None) -> None:
+    def __init__(
+        self,
+        flat: Mapping[Path, Any],
+        index_ref: dict[int, Any] | None = None,
+        index_ref_cache: Mapping[int, Any] | None = None,
+    ) -> None:
         self.flat = flat
         self.used: set[Path] = set()
         self.index_ref: dict[int, Any] = {} if index_ref is None else index_ref
+        self.cache: Mapping[int, Any] = {} if index_ref_cache is None else index_ref_cache
+
+    def _cached(self, index: int, kind: type) -> Any:
+        obj = self.cache.get(index)
+        return obj if type(obj) is kind else None
 
     def edge(self, edge: Edge, path: Path) -> Any:
         """The object an edge at ``path`` stands for."""
@@ -266,9 +277,13 @@ class Builder:
     def node(self, edge: NodeDef, path: Path) -> Any:
         """Build a node: Nodes are created empty first (so cycles work), registered types from children."""
         if issubclass(edge.type, Node):
-            obj = object.__new__(edge.type)
+            reused = self._cached(edge.index, edge.type)
+            obj = object.__new__(edge.type) if reused is None else reused
             self.index_ref[edge.index] = obj
             attrs = {key: self.edge(child, (*path, key)) for key, child in edge.attributes}
+            if reused is not None:
+                vars(obj).clear()
+                node_changed(obj)  # its attributes are replaced: programs that traced it are stale
             vars(obj).update(attrs)
             return obj
         impl = lookup_graph_node_type(edge.type)
@@ -292,8 +307,12 @@ class Builder:
             )
         self.used.add(path)
         item = self.flat[path]
+        reused = self._cached(edge.index, edge.type)
         if isinstance(item, State):
             state = item
+        elif reused is not None:
+            state = reused
+            state.value = item.value if isinstance(item, TreefyState) else item
         elif isinstance(item, TreefyState):
             state = item.to_state()
         else:
@@ -311,7 +330,14 @@ class Builder:
             )
 
 
-def unflatten(graphdef: GraphDef, state_mapping: Any, /, *, index_ref: dict[int, Any] | None = None) -> Any:
+def unflatten(
+    graphdef: GraphDef,
+    state_mapping: Any,
+    /,
+    *,
+    index_ref: dict[int, Any] | None = None,
+    index_ref_cache: Mapping[int, Any] | None = None,
+) -> Any:
     """Build a new object graph from ``graphdef`` and a mapping of states (inverse of :func:`flatten`).
 
     Snapshots (TreefyState) become new States; live States in the mapping are reused as they are; raw
@@ -325,6 +351,9 @@ def unflatten(graphdef: GraphDef, state_mapping: Any, /, *, index_ref: dict[int,
         A NestedDict, FlattedDict or nested dict covering every State of the graph.
     index_ref
         A dict index -> object shared between several calls (for GraphDefs made with a shared RefMap).
+    index_ref_cache
+        A mapping index -> existing object (e.g. the ``index_ref`` of an earlier call): a Node or State of
+        the same type at that index is reused and updated in place instead of being created.
 
     Raises
     ------
@@ -350,7 +379,7 @@ def unflatten(graphdef: GraphDef, state_mapping: Any, /, *, index_ref: dict[int,
         flat: dict[Path, Any] = {(): state_mapping} if isinstance(graphdef.root, StateLeaf) else {}
     else:
         flat = _as_flat(state_mapping)
-    builder = Builder(flat, index_ref)
+    builder = Builder(flat, index_ref, index_ref_cache)
     out = builder.edge(graphdef.root, ())
     builder.check_all_used()
     return out

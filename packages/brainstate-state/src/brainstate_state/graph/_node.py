@@ -12,7 +12,10 @@ attributes (see ``brainstate_state._epoch``) and bumps :data:`brainstate_state.G
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, ClassVar
+
+import jax
 
 from .._epoch import node_changed
 from .._state import State
@@ -69,6 +72,33 @@ class Node:
         if _holds_graph_value(self.__dict__.get(name)):
             node_changed(self)
         object.__delattr__(self, name)
+
+    def check_valid_context(self, error_msg: Callable[[], str]) -> None:
+        """Raise :class:`TraceContextError` with ``error_msg()`` if a State reachable from this node is
+        unusable here: its value was invalidated by a failed transformation, or it holds a JAX tracer
+        although no JAX trace is active (a leaked tracer).
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp
+        >>> import brainstate_state as bss
+        >>> class Cell(Node):
+        ...     def __init__(self):
+        ...         self.v = bss.State(jnp.zeros(2))
+        >>> Cell().check_valid_context(lambda: 'Cell is not valid here')
+        """
+        from .._errors import TraceContextError
+        from .._jax_compat import Tracer, current_jax_trace
+        from .._state import InvalidatedValue
+        from ._query import iter_leaf
+
+        eager = current_jax_trace() is None
+        for _, state in iter_leaf(self):
+            raw = state.__dict__.get("_value")
+            if isinstance(raw, InvalidatedValue) or (
+                eager and any(isinstance(leaf, Tracer) for leaf in jax.tree.leaves(raw))
+            ):
+                raise TraceContextError(error_msg())
 
     def _repr_fields(self) -> list[str]:
         """Extra ``key=value`` items shown first in the repr (subclasses add e.g. their name)."""

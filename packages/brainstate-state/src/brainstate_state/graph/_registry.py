@@ -26,9 +26,21 @@ _REGISTRY: dict[type, GraphNodeImpl] = {}
 def register_graph_node_type(
     cls: type,
     flatten: Callable[[Any], tuple[Iterable[tuple[Hashable, Any]], Hashable]],
-    unflatten: Callable[[Hashable, dict[Hashable, Any]], Any],
+    unflatten: Callable[[Hashable, dict[Hashable, Any]], Any] | None = None,
+    pop_key: Callable[[Any, Hashable], Any] | None = None,
+    create_empty: Callable[[Hashable], Any] | None = None,
+    clear: Callable[[Any], None] | None = None,
+    *,
+    set_key: Callable[[Any, Hashable, Any], None] | None = None,
 ) -> None:
     """Let the graph functions traverse instances of ``cls`` like :class:`Node`\\ s.
+
+    Two protocols are accepted: ``register_graph_node_type(cls, flatten, unflatten)``, and the one of
+    brainstate 0.5.4, ``register_graph_node_type(type, flatten, set_key, pop_key, create_empty, clear)``
+    (the third positional argument is then ``set_key``). With the latter a node is rebuilt as
+    ``obj = create_empty(metadata)`` followed by ``set_key(obj, key, child)`` for every child;
+    ``pop_key`` and ``clear`` are accepted for compatibility but not needed (rebuilt nodes are new
+    objects).
 
     Parameters
     ----------
@@ -68,9 +80,30 @@ def register_graph_node_type(
             f"register_graph_node_type: {cls.__name__} is a {'Node' if issubclass(cls, Node) else 'State'} "
             "subclass, which the graph functions already handle. How to fix: do not register it."
         )
+    if create_empty is not None or set_key is not None:
+        # The 0.5.4 protocol: (type, flatten, set_key, pop_key, create_empty, clear).
+        setter = set_key if set_key is not None else unflatten
+        if not (callable(setter) and callable(create_empty)):
+            raise TypeError(
+                "register_graph_node_type: the (type, flatten, set_key, pop_key, create_empty, clear) form "
+                "needs callable `set_key` and `create_empty`."
+            )
+        unflatten = _unflatten_by_setting(create_empty, setter)  # type: ignore[arg-type]
     if not (callable(flatten) and callable(unflatten)):
         raise TypeError("register_graph_node_type: `flatten` and `unflatten` must be callables.")
     _REGISTRY[cls] = GraphNodeImpl(flatten, unflatten)
+
+
+def _unflatten_by_setting(
+    create_empty: Callable[[Hashable], Any], set_key: Callable[[Any, Hashable, Any], None]
+) -> Callable[[Hashable, dict[Hashable, Any]], Any]:
+    def unflatten(metadata: Hashable, children: dict[Hashable, Any]) -> Any:
+        obj = create_empty(metadata)
+        for key, value in children.items():
+            set_key(obj, key, value)
+        return obj
+
+    return unflatten
 
 
 def lookup_graph_node_type(cls: type) -> GraphNodeImpl | None:
