@@ -98,3 +98,79 @@ def test_util_filter_module_and_mappings() -> None:
     assert flat == {"a/b": 1}
     assert brainstate.util.nest_mapping(flat, sep="/") == {"a": {"b": 1}}
     brainstate.util.breakpoint_if(False)
+
+
+# =============================================================================================== state: environ
+def test_environ_env_argument() -> None:
+    env = brainstate.environ.EnvironmentState()
+    brainstate.environ.set(precision=64, dt=0.1, env=env)
+    assert brainstate.environ.dftype(env=env) == jnp.float64
+    assert brainstate.environ.dftype() == jnp.float32
+    assert brainstate.environ.get_dt(env=env) == 0.1
+    with brainstate.environ.context(dt=0.5, env=env):
+        assert brainstate.environ.get(brainstate.environ.DT, env=env) == 0.5
+    assert brainstate.environ.tolerance(env=env) == 1e-12
+    brainstate.environ.register_default_behavior("k", lambda v: None, env=env)
+    assert brainstate.environ.list_registered_behaviors(env=env) == ["k"]
+    brainstate.environ.unregister_default_behavior("k", env=env)
+    brainstate.environ.reset(env=env)
+    assert brainstate.environ.all(env=env) == {"precision": 32}
+
+
+# =============================================================================================== state: nn
+class _Leaf(brainstate.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = brainstate.ParamState(jnp.ones(2))
+
+    def init_state(self, batch_size: int) -> None:
+        self.v = brainstate.HiddenState(jnp.zeros((batch_size, 2)))
+
+
+class _Net(brainstate.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.leaf = _Leaf()
+        self.b = brainstate.ParamState(jnp.zeros(2))
+
+    def init_state(self, batch_size: int) -> None:
+        self.h = brainstate.HiddenState(jnp.zeros_like(self.leaf.v.value))  # children first
+
+
+def test_nn_init_all_states_and_module_iteration() -> None:
+    net = brainstate.nn.init_all_states(_Net(), 3)
+    assert net.h.value.shape == (3, 2)
+    brainstate.nn.init_all_states(net, 5, node_to_exclude=_Leaf)
+    assert net.h.value.shape == (3, 2) and net.leaf.v.value.shape == (3, 2)
+    assert [n for n, _ in net.named_parameters(prefix="net")] == ["net.b", "net.leaf.w"]
+    assert list(net.parameters(recurse=False)) == [net.b]
+    assert [n for n, _ in net.named_modules(include_self=False)] == ["leaf"]
+    assert list(net.modules(include_self=False)) == [net.leaf]
+
+
+# =============================================================================================== state: graph
+def test_graph_conversions_of_0_5_4() -> None:
+    net = _Net()
+    pure, _ = brainstate.graph.graph_to_tree([net, net], prefix=0, check_aliasing=True)
+    a, b = brainstate.graph.tree_to_graph(pure)
+    assert a is b and isinstance(a, _Net)
+    with pytest.raises(ValueError, match="aliasing"):
+        brainstate.graph.graph_to_tree([net, net], prefix=[0, 1])
+    gdef, states = brainstate.graph.flatten(net)
+    cache: dict[int, object] = {}
+    first = brainstate.graph.unflatten(gdef, states, index_ref=cache)
+    assert brainstate.graph.unflatten(gdef, states, index_ref_cache=cache) is first
+    net.check_valid_context(lambda: "net is not usable here")
+
+
+# =============================================================================================== state: trace
+def test_state_trace_stack_names_of_0_5_4() -> None:
+    a, b = brainstate.State(jnp.ones(1)), brainstate.State(jnp.zeros(1))
+    with brainstate.StateTraceStack(name="t") as trace:
+        b.value = a.value + 1
+    assert trace.been_writen == [False, True]
+    written, read = trace.get_state_values(separate=True, replace=True)
+    assert read[1] is None and written[0] is None
+    assert trace.get_read_states(replace_writen=True) == [a, None]
+    fake = brainstate.FakeState(jnp.ones(1), "f", unit="ms")
+    assert fake.name == "f" and fake.metadata == {"unit": "ms"}
