@@ -14,7 +14,9 @@ from ._lanes import LaneProgram
 
 __all__ = [
     "MappingFn",
+    "JaxStyleMapping",
     "VmapMapping",
+    "jax_style_mapping",
     "lane_keys",
     "lane_out_avals",
     "mapped_axes",
@@ -48,6 +50,42 @@ class VmapMapping:
             spmd_axis_name=self.spmd_axis_name,
         )
         return mapped
+
+
+@dataclass(frozen=True, eq=False)
+class JaxStyleMapping:
+    """A mapping function called as ``jax.vmap`` is: ``fn(f, in_axes=, out_axes=, axis_name=, axis_size=, **kw)``.
+
+    This is the ``mapping_fn``/``mapping_kwargs`` form of ``StatefulMapping`` (e.g. ``jax.pmap`` or a
+    wrapper of ``jax.vmap``); the mapped callable it returns is kept with the mapping object.
+    """
+
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+
+    def __call__(
+        self, pure: Callable[..., Any], in_axes: Any, out_axes: Any, axis_name: Any, size: int
+    ) -> Any:
+        return self.fn(
+            pure, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=size, **self.kwargs
+        )
+
+
+def jax_style_mapping(fn: Callable[..., Any] | None, kwargs: dict[str, Any] | None) -> MappingFn:
+    """The engine's mapping function for a ``jax.vmap``-like ``fn`` called with ``kwargs``.
+
+    ``jax.vmap`` itself (with at most ``spmd_axis_name``) becomes :class:`VmapMapping`, which compiles
+    through the shared compiled-program cache.
+    """
+    kwargs = dict(kwargs or {})
+    if isinstance(fn, functools.partial) and fn.func is jax.vmap and not fn.args:
+        kwargs = {**fn.keywords, **kwargs}
+        fn = None
+    if fn is None or fn is jax.vmap:
+        if set(kwargs) <= {"spmd_axis_name"}:
+            return vmap_mapping_fn(kwargs.get("spmd_axis_name"))
+        fn = jax.vmap
+    return JaxStyleMapping(fn, kwargs)
 
 
 def vmap_mapping_fn(spmd_axis_name: Any = None) -> MappingFn:

@@ -83,6 +83,8 @@ class MappingEngine:
     static_argnums, static_argnames
         Arguments passed through unmapped as Python values (they must be hashable). Their entries in a
         tuple ``in_axes`` are ignored.
+    axis_env
+        ``[(axis_name, size), ...]``: further named axes the function's collectives may use while traced.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class MappingEngine:
         kwargs_axis: int | None | Literal[False] = 0,
         static_argnums: int | Sequence[int] | None = (),
         static_argnames: str | Sequence[str] | None = (),
+        axis_env: Sequence[tuple[Hashable, int]] | None = None,
     ) -> None:
         if not callable(fun):
             raise TypeError(f"The mapped function must be callable, got {type(fun).__name__}.")
@@ -119,14 +122,9 @@ class MappingEngine:
         self.name: str = name or str(getattr(fun, "__name__", type(fun).__name__))
         self.undeclared = UndeclaredWrites(policy, rules, self.name)
         self.kwargs_axis = kwargs_axis
-        if static_argnums is None:
-            static_argnums = ()
-        if static_argnames is None:
-            static_argnames = ()
-        self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-        self.static_argnames = (
-            (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-        )
+        self.static_argnums = _argnums(static_argnums)
+        self.static_argnames = _argnames(static_argnames)
+        self.axis_env = tuple((name, int(n)) for name, n in axis_env) if axis_env else ()
         # The States batched on input by the previous call (weakly held): the next trace starts from them.
         self._hint: list[tuple[weakref.ref[State[Any]], bool]] = []
         self._lock = threading.RLock()
@@ -208,6 +206,9 @@ class MappingEngine:
                     "axis_size=n."
                 )
             axis_env = [(self.axis_name, size)]
+        if self.axis_env:
+            names = {name for name, _ in axis_env or ()}
+            axis_env = [e for e in self.axis_env if e[0] not in names] + list(axis_env or ())
         promoted: set[int] = set()
         known = self._known(promoted, size)
         declared = frozenset(id(state) for state, _ in self.rules.declared_in())
@@ -368,3 +369,27 @@ class MappingEngine:
         for j, value in zip(kept, kept_values, strict=True):
             program.written[j].value = value
         return out
+
+
+def _argnums(argnums: Any) -> tuple[int, ...]:
+    if argnums is None:
+        return ()
+    items = (argnums,) if isinstance(argnums, int) else argnums
+    if isinstance(items, str) or not isinstance(items, Sequence):
+        raise ValueError(f"static_argnums must be an int or a sequence of ints, got {argnums!r}.")
+    for n in items:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(
+                f"static_argnums must contain non-negative ints (positions from the start), got {n!r}."
+            )
+    return tuple(sorted(set(items)))
+
+
+def _argnames(argnames: Any) -> tuple[str, ...]:
+    if argnames is None:
+        return ()
+    items = (argnames,) if isinstance(argnames, str) else tuple(argnames)
+    for name in items:
+        if not isinstance(name, str):
+            raise ValueError(f"static_argnames must contain strings, got {name!r}.")
+    return items

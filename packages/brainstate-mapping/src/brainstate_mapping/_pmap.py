@@ -9,21 +9,16 @@ from typing import Any
 
 import jax
 
-from ._plan import MappingFn
 from ._policy import Policy
 from ._vmap2 import StatefulMapping
 
 __all__ = ["pmap2"]
 
 
-def _pmap_mapping_fn(options: dict[str, Any]) -> MappingFn:
+def _pmap_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the installed ``jax.pmap`` accepts (the engine passes the axes and the size itself)."""
     accepted = inspect.signature(jax.pmap).parameters
-    kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
-
-    def mapping(pure: Callable[..., Any], in_axes: Any, out_axes: Any, axis_name: Any, size: int) -> Any:
-        return jax.pmap(pure, axis_name=axis_name, in_axes=in_axes, out_axes=out_axes, **kwargs)
-
-    return mapping
+    return {k: v for k, v in options.items() if k in accepted and v is not None}
 
 
 def pmap2(
@@ -100,12 +95,7 @@ def pmap2(
             state_out_axes=state_out_axes,
             unexpected_out_state_mapping=unexpected_out_state_mapping,
         )
-    options = {
-        "devices": devices,
-        "backend": backend,
-        "axis_size": axis_size,
-        "global_arg_shapes": global_arg_shapes,
-    }
+    options = {"devices": devices, "backend": backend, "global_arg_shapes": global_arg_shapes}
     return StatefulMapping(
         fn,
         in_axes=in_axes,
@@ -115,5 +105,6 @@ def pmap2(
         unexpected_out_state_mapping=unexpected_out_state_mapping,
         axis_size=axis_size,
         axis_name=axis_name,
-        mapping_fn=_pmap_mapping_fn(options),
+        mapping_fn=jax.pmap,
+        mapping_kwargs=_pmap_kwargs(options),
     )

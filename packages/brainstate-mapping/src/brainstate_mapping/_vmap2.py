@@ -9,10 +9,13 @@ State written with a per-lane value is chosen by ``unexpected_out_state_mapping`
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from ._plan import MappingEngine, MappingFn, vmap_mapping_fn
+import jax
+
+from ._mapped_program import jax_style_mapping
+from ._plan import MappingEngine
 from ._policy import Policy
 from ._state_axes import FilterStateAxes
 
@@ -35,19 +38,30 @@ class StatefulMapping:
         ``{axis: filter}`` or a filter: States written back batched on that axis.
     unexpected_out_state_mapping
         For an undeclared State written with a per-lane value: ``'auto'`` (default) stores it batched on
-        axis 0 (and maps it in on axis 0 on later calls once it carries the batch axis), ``'warn'`` does
-        the same with a ``UserWarning``, ``'raise'`` raises ``BatchAxisError``, ``'ignore'`` drops the
-        write. Undeclared States written with a value equal in all lanes are always written once.
+        axis 0 (and maps it in on axis 0 on later calls once it carries the batch axis; a read-modify-write
+        State of another leading size warns once), ``'warn'`` does the same with a ``UserWarning``,
+        ``'raise'`` raises ``BatchAxisError``, ``'ignore'`` drops the write. Undeclared States written with
+        a value equal in all lanes are always written once.
+    static_argnums, static_argnames
+        Arguments passed to every lane unchanged as Python values (an int, a sequence, or ``None``; the
+        values must be hashable). Their entries in a tuple ``in_axes`` are ignored.
+    axis_env
+        ``[(axis_name, size), ...]``: further named axes that collectives in ``fun`` may use.
+    return_only_write
+        Accepted for compatibility; the mapped program always returns the written States only.
     axis_size, axis_name
         The mapped axis' size (checked against the inferred one) and name (for collectives).
     name
-        Name used in messages.
-    mapping_fn
-        ``(pure, in_axes, out_axes, axis_name, axis_size) -> mapped``; ``jax.vmap`` under ``jax.jit`` by
-        default.
-    static_argnums, static_argnames
-        Arguments passed to every lane unchanged as Python values (they must be hashable; each distinct
-        value is planned and compiled separately). Their entries in a tuple ``in_axes`` are ignored.
+        Name used in messages (the function's name by default).
+    mapping_fn, mapping_kwargs
+        The mapping transform, called as ``mapping_fn(f, in_axes=..., out_axes=..., axis_name=...,
+        axis_size=..., **mapping_kwargs)`` (``jax.vmap`` by default; ``jax.pmap`` maps over devices).
+
+    Notes
+    -----
+    Every eager call traces ``fun`` per lane, so it always sees the current values of unmapped arguments,
+    unmapped States and Python attributes; the compiled program is reused whenever the traced program is
+    the same. Under ``jit`` the mapping is traced once with the enclosing function.
 
     Examples
     --------
@@ -68,14 +82,29 @@ class StatefulMapping:
         state_in_axes: Any = None,
         state_out_axes: Any = None,
         unexpected_out_state_mapping: Policy = "auto",
+        static_argnums: int | Sequence[int] | None = (),
+        static_argnames: str | Sequence[str] | None = (),
+        axis_env: Sequence[tuple[Hashable, int]] | None = None,
+        return_only_write: bool = True,
         axis_size: int | None = None,
         axis_name: Any = None,
         name: str | None = None,
-        mapping_fn: MappingFn | None = None,
-        static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = (),
+        mapping_fn: Callable[..., Any] = jax.vmap,
+        mapping_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.origin_fun = fun
+        self.in_axes = in_axes
+        self.out_axes = out_axes
+        self.state_in_axes = _axes_dict(state_in_axes)
+        self.state_out_axes = _axes_dict(state_out_axes)
+        self.unexpected_out_state_mapping = unexpected_out_state_mapping
+        self.axis_env = axis_env
+        self.return_only_write = return_only_write
+        self.axis_size = axis_size
+        self.axis_name = axis_name
+        self.name = name
+        self.mapping_fn = mapping_fn
+        self.mapping_kwargs: dict[str, Any] = dict(mapping_kwargs or {})
         self.engine = MappingEngine(
             fun,
             in_axes=in_axes,
@@ -84,12 +113,15 @@ class StatefulMapping:
             axis_size=axis_size,
             rules=FilterStateAxes(state_in_axes, state_out_axes),
             policy=unexpected_out_state_mapping,
-            mapping_fn=mapping_fn,
+            mapping_fn=jax_style_mapping(mapping_fn, self.mapping_kwargs),
             name=name,
             kwargs_axis=0,
             static_argnums=static_argnums,
             static_argnames=static_argnames,
+            axis_env=axis_env,
         )
+        self.static_argnums = self.engine.static_argnums
+        self.static_argnames = self.engine.static_argnames
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -97,11 +129,20 @@ class StatefulMapping:
         return self.engine(*args, **kwargs)
 
     def clear_cache(self) -> None:
-        """Forget the cached plans (the next call traces again)."""
+        """Forget what earlier calls learned (the next call starts tracing from scratch)."""
         self.engine.clear_cache()
 
     def __repr__(self) -> str:
         return f"StatefulMapping({self.engine.name})"
+
+
+def _axes_dict(spec: Any) -> dict[Any, Any]:
+    """A ``state_in_axes``/``state_out_axes`` spec as ``{axis: filter}`` (``{}`` for ``None``)."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        return dict(spec)
+    return {0: spec}
 
 
 def vmap2(
@@ -167,5 +208,5 @@ def vmap2(
         unexpected_out_state_mapping=unexpected_out_state_mapping,
         axis_size=axis_size,
         axis_name=axis_name,
-        mapping_fn=vmap_mapping_fn(spmd_axis_name),
+        mapping_kwargs=None if spmd_axis_name is None else {"spmd_axis_name": spmd_axis_name},
     )
