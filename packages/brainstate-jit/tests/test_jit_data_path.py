@@ -208,3 +208,17 @@ def test_static_argument_selecting_a_state_keeps_separate_programs_after_recreat
     assert float(f("a")) == 11.0
     assert float(f("b")) == 1002.0
     assert float(two.a.value) == 11.0 and float(two.b.value) == 1002.0
+
+
+def test_captured_typed_prng_key_constant() -> None:
+    key = jax.random.key(3)
+    s = bss.State(jnp.zeros(2))
+
+    @jit
+    def f(x):
+        s.value = s.value + jax.random.normal(key, (2,)) * x
+        return s.value
+
+    expected = jax.random.normal(key, (2,))
+    np.testing.assert_allclose(f(1.0), expected, rtol=1e-6)
+    np.testing.assert_allclose(f(1.0), 2 * expected, rtol=1e-6)

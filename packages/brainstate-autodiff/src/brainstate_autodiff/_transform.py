@@ -268,7 +268,7 @@ class GradientTransform:
         key = (
             "gradient",
             type(self),
-            program.key,
+            program.key_id,  # the interned structure: cheap to hash on every call
             self.transform,
             self._true_argnums,
             self.has_aux,

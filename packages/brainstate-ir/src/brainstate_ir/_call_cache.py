@@ -64,7 +64,10 @@ def _param_key(value: Any, derivative_rule: bool) -> Hashable:
 
 def _const_key(value: Any) -> Hashable:
     # Constants of nested jaxprs are baked into the executable: compare them by value when small.
-    array = np.asarray(value) if not isinstance(value, jax.core.Tracer) else None
+    try:
+        array = None if isinstance(value, jax.core.Tracer) else np.asarray(value)
+    except TypeError:  # typed PRNG keys have no NumPy value
+        array = None
     if array is not None and array.size <= 64 and array.dtype != object:
         return _literal_key(array)
     return ("const", id(value))
@@ -191,7 +194,9 @@ class CompiledProgramCache:
     ) -> tuple[Any, list[Any]]:
         """Run a :class:`TracedProgram` like ``program.evaluate``: return ``(out, returned_state_values)``."""
         flat = self.call_jaxpr(
-            program.jaxpr, [*arg_leaves, *program.flatten_state_values(state_values)], program.key
+            program.jaxpr,
+            [*arg_leaves, *program.flatten_state_values(state_values)],
+            ("program", program.key_id),  # interned: cheap to hash on every call
         )
         return program.unflatten_outputs(flat)
 

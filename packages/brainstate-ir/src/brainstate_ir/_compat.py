@@ -38,6 +38,7 @@ __all__ = [
     "JAX_VERSION",
     "current_trace",
     "disable_jit_enabled",
+    "is_eager",
     "is_top_level_trace",
     "current_source_info",
     "new_trace_input",
@@ -67,6 +68,14 @@ def is_top_level_trace() -> bool:
 
 
 _disable_jit_flag = _config.disable_jit
+
+
+def is_eager() -> bool:
+    """Whether operations execute eagerly: no JAX trace is active and ``jax.disable_jit()`` is off.
+
+    One call for the hot path of cached transforms (``is_top_level_trace() and not disable_jit_enabled()``).
+    """
+    return type(_trace_ctx.trace) is _EvalTrace and not _disable_jit_flag.value
 
 
 def disable_jit_enabled() -> bool:

@@ -69,8 +69,10 @@ class _Identity:
 
 
 def _const_token(value: Any) -> Hashable:
-    if isinstance(value, jax.core.Tracer):
-        return _Identity(value)
+    if isinstance(value, jax.core.Tracer) or jax.dtypes.issubdtype(
+        getattr(value, "dtype", None), jax.dtypes.extended
+    ):
+        return _Identity(value)  # tracers and typed PRNG keys have no NumPy value
     array = np.asarray(value)
     if array.size <= 16 and array.dtype != object:
         return (array.dtype.str, array.shape, array.tobytes())
@@ -270,13 +272,7 @@ class JittedFunction(Generic[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         # The fast path: a valid plan, no enclosing trace. JAX's C++ dispatch does the rest.
         plan = self._plan
-        if (
-            plan is not None
-            and plan.watch.valid
-            and not TRACE_CONTEXT.stack
-            and _compat.is_top_level_trace()
-            and not _compat.disable_jit_enabled()
-        ):
+        if plan is not None and plan.watch.valid and not TRACE_CONTEXT.stack and _compat.is_eager():
             try:
                 out, written_values = self.jitted_fun(
                     plan.layout_id, [s._value for s in plan.states], *args, **kwargs
