@@ -69,11 +69,12 @@ class _Identity:
 
 
 def _const_token(value: Any) -> Hashable:
-    if isinstance(value, jax.core.Tracer) or jax.dtypes.issubdtype(
-        getattr(value, "dtype", None), jax.dtypes.extended
-    ):
-        return _Identity(value)  # tracers and typed PRNG keys have no NumPy value
-    array = np.asarray(value)
+    if isinstance(value, jax.core.Tracer):
+        return _Identity(value)
+    try:
+        array = np.asarray(value)
+    except TypeError:  # typed PRNG keys have no NumPy value
+        return _Identity(value)
     if array.size <= 16 and array.dtype != object:
         return (array.dtype.str, array.shape, array.tobytes())
     return _Identity(value)
