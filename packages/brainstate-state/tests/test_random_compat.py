@@ -19,6 +19,7 @@ from brainstate_state import random
 PINNED: dict[str, tuple[Callable[[], Any], Any, str]] = {
     "chisquare": (lambda: random.chisquare(3.0, 3), [6.347753047943115, 0.2348489910364151, 0.5988819003105164], "float32"),
     "chisquare_int_df": (lambda: random.chisquare(2, 3), [4.717990398406982, 0.03335854783654213, 0.18513281643390656], "float32"),
+    "f": (lambda: random.f(3.0, 4.0, 3), [1.6445869207382202, 0.05437218025326729, 1.9667032957077026], "float32"),
     "pareto": (lambda: random.pareto(2.0, 3), [1.0036669969558716, 1.0106121301651, 1.5456606149673462], "float32"),
     "truncated_normal": (lambda: random.truncated_normal(-1.0, 1.0, 3), [-0.9796288013458252, -0.9426987171173096, 0.1397949755191803], "float32"),
     "truncated_normal_loc_scale": (lambda: random.truncated_normal(-1.0, 1.0, 3, 0.5, 2.0), [-0.9820361137390137, -0.9488624334335327, 0.21308255195617676], "float32"),
