@@ -26,19 +26,17 @@ stores, replaces or deletes a State or sub-module attribute; then the next call 
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
-import numpy as np
 
 from brainstate_ir import StatefulFunction, TracedProgram, _compat, resolve_static_args
-from brainstate_state import TRACE_CONTEXT, GraphWatch, InvalidatedValue, State, note_node_reads
+from brainstate_state import TRACE_CONTEXT, InvalidatedValue, note_node_reads
+
+from ._plan import Layouts, Plan, PlanMismatch, layout_of, shift_argnums
 
 #: Hidden leading arguments of the inner ``jax.jit`` function: layout id, State values.
 _HIDDEN = 2
@@ -47,79 +45,6 @@ __all__ = ["JittedFunction", "jit"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_ALWAYS_VALID = GraphWatch()
-_LAYOUT_IDS = itertools.count(1)
-_MAX_LAYOUTS = 64
-
-
-class _Identity:
-    """A hashable stand-in for a large constant: equal only to itself (and keeps it alive)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __hash__(self) -> int:
-        return id(self.value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Identity) and other.value is self.value
-
-
-def _const_token(value: Any) -> Hashable:
-    if isinstance(value, jax.core.Tracer):
-        return _Identity(value)
-    try:
-        array = np.asarray(value)
-    except TypeError:  # typed PRNG keys have no NumPy value
-        return _Identity(value)
-    if array.size <= 16 and array.dtype != object:
-        return (array.dtype.str, array.shape, array.tobytes())
-    return _Identity(value)
-
-
-def _layout(program: TracedProgram) -> Hashable:
-    return (program.state_treedefs, program.state_signatures, program.written)
-
-
-@dataclass(frozen=True, eq=False)
-class _Plan:
-    """The States one compiled program reads (in input order) and writes (in output order)."""
-
-    layout_id: int
-    layout: Hashable
-    states: tuple[State[Any], ...]
-    write_states: tuple[State[Any], ...]
-    watch: GraphWatch
-
-
-class _PlanMismatch(Exception):
-    """Raised inside the inner trace when the function touches other States than the plan passed."""
-
-    def __init__(self, program: TracedProgram, signature: Hashable) -> None:
-        super().__init__("brainstate internal: state plan changed; retrying with a new plan")
-        self.program = program
-        self.signature = signature
-
-
-def _shift(argnums: int | Sequence[int] | None, by: int, what: str) -> tuple[int, ...]:
-    if argnums is None:
-        return ()
-    if isinstance(argnums, int):
-        argnums = (argnums,)
-    shifted = []
-    for n in argnums:
-        if not isinstance(n, int) or isinstance(n, bool):
-            raise ValueError(f"jit: {what} must contain ints, got {n!r}.")
-        if n < 0:
-            raise ValueError(
-                f"jit: {what} must be non-negative, got {n}. brainstate passes State values as hidden "
-                "leading arguments, so count positions from the start."
-            )
-        shifted.append(n + by)
-    return tuple(shifted)
 
 
 class JittedFunction(Generic[P, R]):
@@ -158,7 +83,7 @@ class JittedFunction(Generic[P, R]):
     ) -> None:
         if not callable(fun):
             raise TypeError(f"jit: expected a callable (function or module), got {type(fun).__name__}.")
-        _shift(static_argnums, 0, "static_argnums")  # validates
+        shift_argnums(static_argnums, 0, "static_argnums")  # validates
         static = resolve_static_args(fun, static_argnums, static_argnames)
         user_static = static.argnums
         self.origin_fun = fun
@@ -191,16 +116,16 @@ class JittedFunction(Generic[P, R]):
             options["donate_argnames"] = donate_argnames
         self.jitted_fun = jax.jit(
             self._named_pure(name or self.stateful_fun.name),
-            static_argnums=(0, *_shift(user_static, _HIDDEN, "static_argnums")),
+            static_argnums=(0, *shift_argnums(user_static, _HIDDEN, "static_argnums")),
             static_argnames=static.argnames or None,
-            donate_argnums=_shift(donate_argnums, _HIDDEN, "donate_argnums"),
+            donate_argnums=shift_argnums(donate_argnums, _HIDDEN, "donate_argnums"),
             keep_unused=keep_unused,
             inline=inline,
             **options,
         )
         self._lock = threading.RLock()
-        self._plan: _Plan | None = None
-        self._layout_ids: OrderedDict[Hashable, int] = OrderedDict()
+        self._plan: Plan | None = None
+        self._layouts = Layouts()
         self._options: dict[str, Any] = dict(
             in_shardings=in_shardings,
             out_shardings=out_shardings,
@@ -233,36 +158,21 @@ class JittedFunction(Generic[P, R]):
         if (
             plan is None
             or plan.layout_id != layout_id
-            or _layout(program) != plan.layout
+            or layout_of(program) != plan.layout
             or len(program.states) != len(plan.states)
             or any(a is not b for a, b in zip(program.states, plan.states, strict=True))
         ):
-            raise _PlanMismatch(program, call.signature)
+            raise PlanMismatch(program, call.signature)
         out, written_values = program.evaluate(call.leaves, state_values)
         return out, written_values
 
     # ------------------------------------------------------------------ plans
-    def _plan_for(self, program: TracedProgram, signature: Hashable) -> _Plan:
-        # Plans made for the same call signature with the same layout (re-created States of the same
-        # shapes) share one id, hence JAX's compiled executables; plans whose States differ for different
-        # signatures (a static argument selecting a State) get different ids.
-        layout = _layout(program)
-        key = (layout, tuple(_const_token(c) for c in program.jaxpr.consts), signature)
-        with self._lock:
-            layout_id = self._layout_ids.get(key)
-            if layout_id is None:
-                layout_id = self._layout_ids[key] = next(_LAYOUT_IDS)
-                while len(self._layout_ids) > _MAX_LAYOUTS:
-                    self._layout_ids.popitem(last=False)
-            else:
-                self._layout_ids.move_to_end(key)
-            plan = _Plan(
-                layout_id, layout, program.states, program.write_states, program.watch or _ALWAYS_VALID
-            )
-            self._plan = plan
+    def _plan_for(self, program: TracedProgram, signature: Hashable) -> Plan:
+        plan = self._layouts.plan(program, signature)
+        self._plan = plan
         return plan
 
-    def _current_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Plan:
+    def _current_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
         plan = self._plan
         if plan is None or not plan.watch.valid:
             call = self.stateful_fun.split(*args, **kwargs)
@@ -278,7 +188,7 @@ class JittedFunction(Generic[P, R]):
                 out, written_values = self.jitted_fun(
                     plan.layout_id, [s._value for s in plan.states], *args, **kwargs
                 )
-            except _PlanMismatch as mismatch:
+            except PlanMismatch as mismatch:
                 retried: R = self._call(args, kwargs, self._plan_for(mismatch.program, mismatch.signature))
                 return retried
             except Exception:
@@ -292,7 +202,7 @@ class JittedFunction(Generic[P, R]):
         result: R = self._call(args, kwargs, None)
         return result
 
-    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: _Plan | None) -> Any:
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: Plan | None) -> Any:
         """The general path: first call, invalid plan, or inside an enclosing trace."""
         if plan is None:
             plan = self._current_plan(args, kwargs)
@@ -305,7 +215,7 @@ class JittedFunction(Generic[P, R]):
                 values = [state._value for state in plan.states]
             try:
                 out, written_values = self.jitted_fun(plan.layout_id, values, *args, **kwargs)
-            except _PlanMismatch as mismatch:
+            except PlanMismatch as mismatch:
                 plan = self._plan_for(mismatch.program, mismatch.signature)
                 continue
             except Exception:
@@ -323,13 +233,13 @@ class JittedFunction(Generic[P, R]):
         return out
 
     @staticmethod
-    def _raise_if_invalidated(plan: _Plan) -> None:
+    def _raise_if_invalidated(plan: Plan) -> None:
         for state in plan.states:
             if type(state._value) is InvalidatedValue:
                 state.value  # noqa: B018 - raises the TraceContextError that explains the problem
 
     # ------------------------------------------------------------------ AOT helpers (no write-back)
-    def _state_values(self, plan: _Plan) -> list[Any]:
+    def _state_values(self, plan: Plan) -> list[Any]:
         return [state.value for state in plan.states]
 
     def trace(self, *args: Any, **kwargs: Any) -> jax.stages.Traced:
@@ -368,7 +278,7 @@ class JittedFunction(Generic[P, R]):
             if clear is not None:
                 clear()
             self._plan = None
-            self._layout_ids.clear()
+            self._layouts.clear()
 
     def __repr__(self) -> str:
         return f"JittedFunction({self.__name__})"
