@@ -13,6 +13,7 @@ source of truth); ``integration_tests/test_versions.py`` checks those files agai
     jax-floor               every package's tests against the lowest declared jax
     docs / demo / bench     Sphinx docs, ``python -m brainstate.demo``, ``benchmarks/run_all.py``
     docs-check              every built page in headless Chromium at 1280 px (on demand, after docs)
+    oracle                  brainstate 0.5.4 (own venv) as a black-box oracle: random streams, programs
     ci                      what CI runs; fails when any of its sessions fails
 """
 
@@ -240,6 +241,25 @@ def distributed(session: nox.Session) -> None:
         *session.posargs,
         env=CPU_ENV,
     )
+
+
+@nox.session(python=PYTHON)
+def oracle(session: nox.Session) -> None:
+    """brainstate 0.5.4 as a black-box oracle (random streams bit-exact, generated programs); not in ci."""
+    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS)
+    jax_version = session.run("python", "-c", "import jax; print(jax.__version__)", silent=True)
+    assert isinstance(jax_version, str)
+    venv = Path(session.create_tmp()) / "brainstate-054"
+    session.run(uv_exe(), "venv", "--quiet", "--clear", str(venv), external=True)
+    oracle_python = venv / ("Scripts" if sys.platform == "win32" else "bin") / "python"
+    session.run(
+        uv_exe(), "pip", "install", "--quiet", "--python", str(oracle_python),
+        "brainstate==0.5.4", f"jax[cpu]=={jax_version.strip()}", external=True,
+    )  # fmt: skip
+    session.run(
+        "python", "-m", "pytest", "integration_tests/oracle", *junit_args(session), *session.posargs,
+        env={**CPU_ENV, "BRAINSTATE_ORACLE_PYTHON": str(oracle_python)},
+    )  # fmt: skip
 
 
 @nox.session(name="jax-floor", python=PYTHON)
