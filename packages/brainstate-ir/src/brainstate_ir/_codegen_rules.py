@@ -12,10 +12,10 @@ from typing import Any
 
 import jax
 
+from ._codegen_context import CodegenContext, PrimHandler, UnsupportedPrimitiveError
 from ._compat import JIT_PRIMITIVE_NAMES, JaxprEqn, scan_num_consts_carry
-from .codegen import CodegenContext, UnsupportedPrimitiveError, register_prim_handler
 
-__all__ = ["generic_lax_handler"]
+__all__ = ["BUILTIN_HANDLERS", "generic_lax_handler"]
 
 # Params that only describe placement or bookkeeping and never change values.
 _IGNORED_PARAMS = frozenset({"sharding", "out_sharding", "weak_type", "update_jaxpr", "update_consts"})
@@ -201,7 +201,7 @@ def _scan(ctx: CodegenContext, eqn: JaxprEqn, args: list[str]) -> str:
     return f"(*{out}[0], *{out}[1])"
 
 
-_BUILTIN: dict[str, Any] = {
+BUILTIN_HANDLERS: dict[str, PrimHandler] = {
     "copy": _identity,
     "copy_p": _identity,
     "convert_element_type": _convert_element_type,
@@ -231,6 +231,3 @@ _BUILTIN: dict[str, Any] = {
     "remat2": _remat,
     **{name: _jit for name in JIT_PRIMITIVE_NAMES},
 }
-
-for _name, _handler in _BUILTIN.items():
-    register_prim_handler(_name, _handler)
