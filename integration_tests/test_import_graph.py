@@ -61,7 +61,7 @@ def _imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
         return
     if isinstance(node, ast.Import | ast.ImportFrom):
         yield node
-    for sub in ast.iter_sub_nodes(node):
+    for sub in ast.iter_child_nodes(node):
         yield from _imports(sub)
 
 
