@@ -177,8 +177,22 @@ def test_dag_is_acyclic_and_nothing_depends_on_the_metapackage() -> None:
             del remaining[d]
 
 
+DOC_PIN = re.compile(r"\bbrainstate(?:-[a-z]+)?(?:\[[^\]]*\])?==(\d[^\s\"'`)]*)")
+
+
+def test_install_instructions_name_the_current_version() -> None:
+    version = load()["brainstate-state"]["project"]["version"]
+    for rel in ("README.md", "docs/getting_started.md"):
+        pins = DOC_PIN.findall((ROOT / rel).read_text())
+        assert pins, f"{rel} has no pinned install line"
+        assert set(pins) == {version}, f"{rel} pins {sorted(set(pins))}, the release is {version}"
+
+
 def _copy_pyprojects(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "LICENSE", tmp_path / "LICENSE")
+    for rel in ("README.md", "docs/getting_started.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
     for path in (ROOT / "packages").glob("*/pyproject.toml"):
         rel = path.relative_to(ROOT)
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +241,10 @@ def test_bump_version_rewrites_every_version_and_pin(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert problems(root) == []
+    readme = (root / "README.md").read_text()
+    assert "Version 7.8.9rc1," in readme and '"brainstate[all]==7.8.9rc1"' in readme
+    assert set(DOC_PIN.findall(readme)) == {"7.8.9rc1"}
+    assert set(DOC_PIN.findall((root / "docs" / "getting_started.md").read_text())) == {"7.8.9rc1"}
     for cfg in load(root).values():
         assert cfg["project"]["version"] == "7.8.9rc1"
         for raw in [

@@ -8,7 +8,9 @@
 Rewrites, in every ``packages/*/pyproject.toml``:
   * ``version = "..."`` in ``[project]``;
   * every in-repo requirement ``brainstate-xxx==OLD`` / ``brainstate-xxx[extra]==OLD`` (dependencies and extras);
-and a literal ``__version__ = "..."`` in ``packages/*/src/*/__init__.py`` where one exists.
+and a literal ``__version__ = "..."`` in ``packages/*/src/*/__init__.py`` where one exists. In the install
+instructions (``README.md``, ``docs/getting_started.md``) it rewrites the pins ``brainstate...==OLD`` and the
+phrases ``Version OLD`` / ``release (OLD)``.
 ``integration_tests/test_versions.py`` fails when any of these disagree.
 """
 
@@ -24,6 +26,10 @@ VERSION_RE = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")  
 PROJECT_VERSION_RE = re.compile(r'^(version\s*=\s*")([^"]*)(")', re.M)
 # A quoted requirement string on an in-repo distribution with an exact pin: "brainstate-ir[draw]==0.1.0"
 PIN_RE = re.compile(r'(["\']brainstate(?:-[a-z]+)?(?:\[[^\]]*\])?\s*==\s*)([^"\';\s]+)')
+# Install instructions: pins such as `"brainstate[all]==0.6.0"` and `brainstate-autodiff==0.6.0`.
+DOC_FILES = ["README.md", "docs/getting_started.md"]
+DOC_PIN_RE = re.compile(r"(\bbrainstate(?:-[a-z]+)?(?:\[[^\]]*\])?==)(\d[^\s\"'`)]*)")
+DOC_PHRASE_RE = re.compile(r"(\bVersion |\brelease \()(\d+(?:\.\d+)+)")
 DUNDER_RE = re.compile(r'^(__version__\s*(?::\s*str\s*)?=\s*["\'])([^"\']*)(["\'])', re.M)
 
 
@@ -67,6 +73,17 @@ def bump(root: Path, new: str, dry_run: bool = False) -> list[Path]:
                 changed.append(init)
                 if not dry_run:
                     init.write_text(new_init)
+    for rel in DOC_FILES:
+        doc = root / rel
+        if not doc.is_file():
+            continue
+        text = doc.read_text()
+        new_doc = DOC_PIN_RE.sub(lambda m: f"{m[1]}{new}", text)
+        new_doc = DOC_PHRASE_RE.sub(lambda m: f"{m[1]}{new}", new_doc)
+        if new_doc != text:
+            changed.append(doc)
+            if not dry_run:
+                doc.write_text(new_doc)
     return changed
 
 
