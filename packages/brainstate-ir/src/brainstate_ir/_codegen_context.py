@@ -15,6 +15,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from brainstate_state import BrainStateError
+
 from ._codegen_interface import Interface
 from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
 
@@ -25,7 +27,7 @@ _RESERVED = frozenset({"jax", "jnp", "lax", "np"}) | frozenset(keyword.kwlist) |
 _INLINE_ARRAY_MAX = 16
 
 
-class UnsupportedPrimitiveError(NotImplementedError):
+class UnsupportedPrimitiveError(BrainStateError, NotImplementedError):
     """No code generator is known for a primitive (or for one of its params)."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from brainstate_state import BrainStateError
+
 from ._compat import (
     ClosedJaxpr,
     DropVar,
@@ -30,7 +32,7 @@ J = TypeVar("J", Jaxpr, ClosedJaxpr)
 Atom = Var | Literal
 
 
-class JaxprValidationError(ValueError):
+class JaxprValidationError(BrainStateError, ValueError):
     """Equations and binders do not form a well-formed jaxpr."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 
+from brainstate_state import BrainStateError
+
 from .._compat import ClosedJaxpr, Jaxpr
 from ._utils import J, count_eqns, same_type
 from .algebraic_simplification import algebraic_simplification
@@ -25,7 +27,7 @@ PASSES: dict[str, Callable[[Jaxpr], Jaxpr]] = {
 }
 
 
-class JaxprInterfaceError(RuntimeError):
+class JaxprInterfaceError(BrainStateError, RuntimeError):
     """An optimisation changed a jaxpr's inputs, outputs or effects (a bug in a pass)."""
 
 
