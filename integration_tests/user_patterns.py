@@ -14,7 +14,7 @@ and ``cond`` (fresh lambdas on every call). The body reads:
   ``debug_nan``).
 
 Between calls the program changes plain attributes, State values, replaces States by new ones, flips the
-read-only flag State, changes the argument types or reseeds, and builds the transform objects either once
+read-only flag State, changes the argument types, reseeds or builds an unrelated Module, and builds the transform objects either once
 or afresh for every call. :func:`run_reference` gives, for the same call, the output, every State value
 and the global key computed in plain JAX (loops unrolled in Python, vmap lane by lane with the key split
 as brainstate 0.5.4 splits it).
@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - exercised by the oracle session
 LAYERS = ("jit", "grad", "vmap2", "vmap", "for_loop", "checkpointed", "while", "cond")
 LANES = 3  # lanes of a vmap layer
 STEPS = 2  # iterations of a loop layer
-MUTATIONS = ("tau", "mode", "args", "state_value", "replace_state", "flag_state", "reseed")
+MUTATIONS = ("tau", "mode", "args", "state_value", "replace_state", "flag_state", "reseed", "unrelated")
 
 
 class Lanes(brainstate.State):  # type: ignore[type-arg]
@@ -408,6 +408,8 @@ def apply_mutation(mutation: str, value: float, pattern: Pattern, net: Net) -> N
         net.flag.value = not net.flag.value
     elif mutation == "reseed":
         brainstate.random.seed(int(abs(value) * 10))
+    elif mutation == "unrelated":  # build an unrelated Module: must not invalidate anything cached
+        Net(size, value, True, "none", "none")
 
 
 def new_net(pattern: Pattern) -> Net:
