@@ -10,7 +10,7 @@ position.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -19,12 +19,14 @@ from .._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, is_ex
 
 __all__ = [
     "Atom",
+    "AtomRewrite",
     "J",
     "JaxprPass",
     "RANDOM_PRIMITIVES",
     "IMPURE_PRIMITIVES",
     "aval_of",
     "count_eqns",
+    "forward_substitution",
     "is_dropvar",
     "is_pure",
     "literal_value",
@@ -38,6 +40,10 @@ __all__ = [
 Atom = Var | Literal
 JaxprPass = Callable[[Jaxpr], Jaxpr]
 J = TypeVar("J", Jaxpr, ClosedJaxpr)
+#: ``rewrite(eqn, invars, defs)``: the atoms that replace the equation's results, or None to keep it.
+#: ``invars`` are its inputs after earlier replacements; ``defs`` maps each variable to the kept equation
+#: that defines it.
+AtomRewrite = Callable[[JaxprEqn, list[Atom], dict[Var, JaxprEqn]], Sequence[Atom] | None]
 
 #: Primitives that create, split or consume PRNG keys. They are never folded or deduplicated: a
 #: random draw must stay a draw in the program even when its key happens to be constant.
@@ -164,6 +170,32 @@ def map_subjaxprs(eqn: JaxprEqn, fn: JaxprPass, memo: dict[int, Any]) -> JaxprEq
         changed = changed or new_value is not value
         new_params[name] = new_value
     return eqn.replace(params=new_params) if changed else eqn
+
+
+def forward_substitution(
+    jaxpr: Jaxpr, memo: dict[int, Any], rewrite: AtomRewrite, recurse: JaxprPass
+) -> Jaxpr:
+    """One forward sweep that replaces equations by atoms and rewrites the sub-jaxprs of the others.
+
+    An equation for which ``rewrite`` returns atoms is dropped, and every later read of its results (the
+    program's outputs included) reads those atoms. Every other equation keeps its substituted inputs and
+    has its sub-jaxprs rewritten by ``recurse`` (through :func:`map_subjaxprs` and ``memo``). Linear in
+    the number of equations.
+    """
+    env: dict[Var, Atom] = {}
+    defs: dict[Var, JaxprEqn] = {}
+    eqns: list[JaxprEqn] = []
+    for eqn in jaxpr.eqns:
+        invars = substitute(eqn.invars, env)
+        replacement = rewrite(eqn, invars, defs)
+        if replacement is not None:
+            env.update(zip(eqn.outvars, replacement, strict=True))
+            continue
+        eqn = map_subjaxprs(eqn, recurse, memo).replace(invars=invars)
+        defs.update((v, eqn) for v in eqn.outvars if isinstance(v, Var))
+        eqns.append(eqn)
+    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
+    return new_jaxpr
 
 
 def substitute(atoms: Any, env: Mapping[Var, Atom]) -> list[Atom]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._compat import Jaxpr, JaxprEqn, Literal, Var
-from ._utils import Atom, J, aval_of, literal_value, map_subjaxprs, run_pass, same_type, substitute
+from ._utils import Atom, J, aval_of, forward_substitution, literal_value, run_pass, same_type
 
 __all__ = ["algebraic_simplification"]
 
@@ -143,24 +143,19 @@ _RULES: dict[str, _Rule] = {
 }
 
 
+def _rewrite(eqn: JaxprEqn, invars: list[Atom], defs: dict[Var, JaxprEqn]) -> list[Atom] | None:
+    rule = _RULES.get(eqn.primitive.name)
+    if rule is None or eqn.effects or len(eqn.outvars) != 1:
+        return None
+    result = rule(eqn, invars, defs)
+    # Only substitute a value of exactly the same type (shape, dtype, weak type).
+    if result is not None and same_type(result.aval, eqn.outvars[0].aval):
+        return [result]
+    return None
+
+
 def _simplify(jaxpr: Jaxpr, memo: dict[int, Any]) -> Jaxpr:
-    env: dict[Var, Atom] = {}
-    defs: dict[Var, JaxprEqn] = {}
-    eqns: list[JaxprEqn] = []
-    for eqn in jaxpr.eqns:
-        invars = substitute(eqn.invars, env)
-        rule = _RULES.get(eqn.primitive.name)
-        if rule is not None and not eqn.effects and len(eqn.outvars) == 1:
-            result = rule(eqn, invars, defs)
-            # Only substitute a value of exactly the same type (shape, dtype, weak type).
-            if result is not None and same_type(result.aval, eqn.outvars[0].aval):
-                env[eqn.outvars[0]] = result
-                continue
-        eqn = map_subjaxprs(eqn, lambda j: _simplify(j, memo), memo).replace(invars=invars)
-        defs.update((v, eqn) for v in eqn.outvars if isinstance(v, Var))
-        eqns.append(eqn)
-    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
-    return new_jaxpr
+    return forward_substitution(jaxpr, memo, _rewrite, lambda j: _simplify(j, memo))
 
 
 def algebraic_simplification(jaxpr: J) -> J:

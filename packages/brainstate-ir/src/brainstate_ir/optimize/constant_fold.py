@@ -9,7 +9,7 @@ import jax
 import numpy as np
 
 from .._compat import Jaxpr, JaxprEqn, Literal, Var
-from ._utils import Atom, J, is_pure, literal_value, map_subjaxprs, run_pass, subjaxprs, substitute
+from ._utils import Atom, J, forward_substitution, is_pure, literal_value, run_pass, subjaxprs
 
 __all__ = ["DEFAULT_MAX_CONSTANT_SIZE", "constant_fold"]
 
@@ -52,18 +52,12 @@ def _fold(eqn: JaxprEqn, invars: list[Atom], max_size: int) -> list[Literal] | N
 
 
 def _constant_fold(jaxpr: Jaxpr, memo: dict[int, Any], max_size: int) -> Jaxpr:
-    env: dict[Var, Atom] = {}
-    eqns: list[JaxprEqn] = []
-    for eqn in jaxpr.eqns:
-        invars = substitute(eqn.invars, env)
-        folded = _fold(eqn, invars, max_size)
-        if folded is not None:
-            env.update(zip(eqn.outvars, folded, strict=True))
-            continue
-        eqn = map_subjaxprs(eqn, lambda j: _constant_fold(j, memo, max_size), memo)
-        eqns.append(eqn.replace(invars=invars))
-    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
-    return new_jaxpr
+    return forward_substitution(
+        jaxpr,
+        memo,
+        lambda eqn, invars, defs: _fold(eqn, invars, max_size),
+        lambda j: _constant_fold(j, memo, max_size),
+    )
 
 
 def constant_fold(jaxpr: J, *, max_constant_size: int = DEFAULT_MAX_CONSTANT_SIZE) -> J:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._compat import Jaxpr, JaxprEqn, Var
-from ._utils import Atom, J, aval_of, map_subjaxprs, run_pass, same_type, substitute
+from ._utils import Atom, J, aval_of, forward_substitution, run_pass, same_type
 
 __all__ = ["copy_propagation"]
 
@@ -43,19 +43,13 @@ def _copied_operand(eqn: JaxprEqn, invars: list[Atom]) -> Atom | None:
     return None
 
 
+def _rewrite(eqn: JaxprEqn, invars: list[Atom], defs: dict[Var, JaxprEqn]) -> list[Atom] | None:
+    source = None if eqn.effects else _copied_operand(eqn, invars)
+    return None if source is None else [source]
+
+
 def _copy_prop(jaxpr: Jaxpr, memo: dict[int, Any]) -> Jaxpr:
-    env: dict[Var, Atom] = {}
-    eqns: list[JaxprEqn] = []
-    for eqn in jaxpr.eqns:
-        invars = substitute(eqn.invars, env)
-        source = None if eqn.effects else _copied_operand(eqn, invars)
-        if source is not None:
-            env[eqn.outvars[0]] = source
-            continue
-        eqn = map_subjaxprs(eqn, lambda j: _copy_prop(j, memo), memo)
-        eqns.append(eqn.replace(invars=invars))
-    new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=substitute(jaxpr.outvars, env))
-    return new_jaxpr
+    return forward_substitution(jaxpr, memo, _rewrite, lambda j: _copy_prop(j, memo))
 
 
 def copy_propagation(jaxpr: J) -> J:
