@@ -219,7 +219,12 @@ def tests_gpu(session: nox.Session, package: str) -> None:
 def integration(session: nox.Session) -> None:
     """Everything installed (with the optional extras), runs integration_tests/."""
     session.install(
-        *editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS, "import-linter>=2.1", "deptry>=0.20"
+        *editable(PACKAGES, ALL_EXTRAS),
+        "jax[cpu]>=0.8",
+        *TEST_DEPS,
+        "import-linter>=2.1",
+        "deptry>=0.20",
+        "ruff>=0.6",
     )
     # The multi-process tests have a session of their own (`distributed`).
     session.run(
