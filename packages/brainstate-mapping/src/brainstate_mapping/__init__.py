@@ -1,8 +1,9 @@
 """brainstate-mapping: state-aware ``vmap``, ``vmap2``, ``pmap2``, ``shard_map``, ``map`` and vectorised State creation.
 
-Every mapping traces the user function once per argument signature (at per-lane shapes), decides which
-States enter and leave the mapped program on which axis, and runs ``jax.vmap``/``jax.pmap``/
-``jax.shard_map`` over the resulting pure program. See :mod:`brainstate_mapping._plan` for the engine.
+``vmap``/``vmap2`` trace the user function per lane on every eager call (only mapped values are traced;
+unmapped arguments and States stay concrete, as with ``jax.vmap``), decide which States enter and leave
+the mapped program on which axis, and run the compiled ``jax.vmap`` of the traced program from the shared
+``brainstate_ir`` compiled-program cache. See :mod:`brainstate_mapping._plan` for the engine.
 """
 
 from __future__ import annotations

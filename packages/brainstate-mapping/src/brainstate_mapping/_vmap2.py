@@ -171,7 +171,9 @@ def vmap2(
     Returns
     -------
     StatefulMapping
-        The mapped function. A cold call runs ``fn`` at most twice (usually once); a warm call not at all.
+        The mapped function. Every eager call traces ``fn`` once (a first call with States selected by
+        filters, or promoted under ``'auto'``, once more) and reuses the compiled program when the traced
+        program is the same; under ``jit`` it is traced with the enclosing function.
 
     Examples
     --------
