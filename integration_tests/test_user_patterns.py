@@ -19,11 +19,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 import brainstate
 from user_patterns import (
     LAYERS,
+    Call,
     Net,
     Pattern,
     apply_mutation,
@@ -145,3 +147,36 @@ def make_test(first: str) -> Any:
 
 for _layer in LAYERS:
     globals()[f"test_patterns_under_{_layer}"] = make_test(_layer)
+
+
+# Programs the generator found wrong on the code of the day (outputs checked against plain JAX; brainstate
+# 0.5.4 agrees with plain JAX on both), kept as regression cases.
+FOUND = {
+    "random draw in grad in cond in checkpointed_for_loop": Pattern(
+        ("checkpointed", "cond", "grad"),
+        True,
+        2,
+        1.0,
+        False,
+        "uniform",
+        "none",
+        True,
+        (Call("np_int", 0.5, "numpy64", 1.0, 0, False, (), -0.6),),
+    ),
+    "ifelse under vmap in for_loop in grad in cond": Pattern(
+        ("cond", "grad", "for_loop", "vmap"),
+        False,
+        2,
+        1.0,
+        True,
+        "none",
+        "ifelse",
+        True,
+        (Call("np_int", 1.0, "numpy32", -0.5, 1, False, (), 1.2),),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_found_patterns(name: str) -> None:
+    check_pattern(FOUND[name])

@@ -82,7 +82,7 @@ DISTRIBUTIONS: dict[str, Any] = {
     "hypergeometric": lambda: R.hypergeometric(5, 5, 3, size=(3,)),
     "rand_like": lambda: R.rand_like(jnp.zeros(3)),
     "randn_like": lambda: R.randn_like(jnp.zeros(3)),
-    "randint_like": lambda: R.randint_like(jnp.zeros(3, jnp.int32), 10),
+    "randint_like": lambda: R.randint_like(jnp.zeros(3, jnp.int32), 0, 10),
 }
 
 
