@@ -7,7 +7,7 @@ equal the plain-JAX twin with the state threaded by hand. Two cost rules are che
 ``jit`` over the method runs its Python at most once per call (never on a repeated call), and a call whose
 program was already seen compiles at most once more (a first sighting may run op by op; a fresh ``jit``
 object made for each call is exempt: it compiles like ``jax.jit`` does). ``BRAINSTATE_DIFF_EXAMPLES`` scales the number of programs per
-transform (the default 200 gives 5 here; 2000 gives 50).
+transform (the default 200 gives 3 here; 3000 gives 50).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from user_patterns import (
     patterns,
 )
 
-EXAMPLES = max(2, int(os.environ.get("BRAINSTATE_DIFF_EXAMPLES", "200")) // 40)
+EXAMPLES = max(2, int(os.environ.get("BRAINSTATE_DIFF_EXAMPLES", "200")) // 60)
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
