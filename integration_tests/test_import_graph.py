@@ -23,8 +23,7 @@ PACKAGES = sorted(p for p in ROOT.glob("packages/*/src/*") if (p / "__init__.py"
 # until the entry is removed.
 KNOWN_CIRCLES = {
     "brainstate_state": (
-        "_state -> _trace -> _catcher -> filters -> _state (with _treefy); "
-        "_epoch -> graph._node -> graph._query -> graph._flatten -> _epoch; environ -> environ._shortcuts -> environ"
+        "_state -> _trace -> _catcher -> filters -> _state (with _treefy); _epoch -> graph._node -> _epoch"
     ),
 }
 

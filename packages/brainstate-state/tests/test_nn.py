@@ -250,7 +250,11 @@ def test_init_all_states_runs_children_before_parents_and_excludes_nodes() -> No
 def test_module_iteration_options() -> None:
     top = _Top()
     assert [name for name, _ in top.named_modules()] == ["", "a", "m", "z"]
-    assert [name for name, _ in top.named_modules(prefix="net", include_self=False)] == ["net.a", "net.m", "net.z"]
+    assert [name for name, _ in top.named_modules(prefix="net", include_self=False)] == [
+        "net.a",
+        "net.m",
+        "net.z",
+    ]
     assert [name for name, _ in top.named_modules("net")] == ["net", "net.a", "net.m", "net.z"]
     assert list(top.modules(include_self=False)) == [top.a, top.m, top.z]
     assert list(top.modules())[0] is top

@@ -52,7 +52,9 @@ from ._env import (
     PRECISIONS,
     EnvironmentState,
     collect,
+    read,
     resolve,
+    store,
 )
 
 __all__ = [
@@ -144,11 +146,7 @@ def set(  # noqa: A001 - the public name mirrors brainstate.environ.set
     """
     target, extra = resolve(env)
     named = {"platform": platform, "host_device_count": host_device_count, "precision": precision, "dt": dt}
-    updates = collect(extra, named, kwargs)
-    with target.lock:
-        for key, value in updates.items():
-            target.settings[key] = value
-            target.apply(key, value)
+    store(target, collect(extra, named, kwargs))
 
 
 def get(
@@ -180,22 +178,18 @@ def get(
     'fallback'
     """
     if env is not None and not isinstance(env, EnvironmentState):
-        resolve(env)  # rejects what is neither
-        value, known = env.get(key, _MISSING), sorted(env)
-    else:
-        target = resolve(env)[0]
-        value, known = target.lookup(key), []
-    if value is not _MISSING:
-        return value
+        resolve(env)  # rejects what is neither an environment nor a mapping
+        if key in env:
+            return env[key]
+        if default is not _MISSING:
+            return default
+        raise KeyError(
+            f"The environment setting {key!r} is not in the given mapping. Known settings: {sorted(env)}."
+        )
     if default is not _MISSING:
-        return default
-    if env is None or isinstance(env, EnvironmentState):
-        known = sorted(resolve(env)[0].merged())
-    message = f"The environment setting {key!r} is not set. Known settings: {known}."
-    if desc:
-        message += f" {key!r} is {desc}."
-    message += f" How to fix: set it with brainstate.environ.set({key}=...) or pass a default."
-    raise KeyError(message)
+        value = resolve(env)[0].lookup(key)
+        return default if value is _MISSING else value
+    return read(key, env, desc)
 
 
 @contextlib.contextmanager

@@ -174,5 +174,26 @@ def resolve(env: Any) -> tuple[EnvironmentState, Mapping[str, Any] | None]:
     )
 
 
+def store(target: EnvironmentState, updates: dict[str, Any]) -> None:
+    """Write validated ``updates`` into ``target``'s process-wide settings, with their side effects."""
+    with target.lock:
+        for key, value in updates.items():
+            target.settings[key] = value
+            target.apply(key, value)
+
+
+def read(key: str, env: EnvironmentState | None, desc: str | None = None) -> Any:
+    """The value of ``key`` in ``env`` (default environment if ``None``); ``KeyError`` if it is not set."""
+    target = resolve(env)[0]
+    value = target.lookup(key)
+    if value is not MISSING:
+        return value
+    message = f"The environment setting {key!r} is not set. Known settings: {sorted(target.merged())}."
+    if desc:
+        message += f" {key!r} is {desc}."
+    message += f" How to fix: set it with brainstate.environ.set({key}=...) or pass a default."
+    raise KeyError(message)
+
+
 DEFAULT_ENV = EnvironmentState()
 """The environment the module-level functions act on by default."""

@@ -10,8 +10,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from . import get, set
-from ._env import EnvironmentState, check_device_count, check_dt, check_platform, check_precision
+from ._env import (
+    EnvironmentState,
+    check_device_count,
+    check_dt,
+    check_platform,
+    check_precision,
+    read,
+    resolve,
+    store,
+)
+
+
+def _store(env: EnvironmentState | None, key: str, value: Any) -> None:
+    store(resolve(env)[0], {key: value})
+
 
 __all__ = [
     "dctype",
@@ -41,7 +54,7 @@ def set_precision(precision: int | str, *, env: EnvironmentState | None = None) 
     <class 'jax.numpy.float16'>
     >>> environ.set_precision(32)
     """
-    set(precision=check_precision(precision), env=env)
+    _store(env, "precision", check_precision(precision))
 
 
 def get_precision(*, env: EnvironmentState | None = None) -> int | str:
@@ -53,7 +66,7 @@ def get_precision(*, env: EnvironmentState | None = None) -> int | str:
     >>> environ.get_precision()
     32
     """
-    return get("precision", env=env)  # type: ignore[no-any-return]
+    return read("precision", env)  # type: ignore[no-any-return]
 
 
 _FLOATS: dict[int | str, Any] = {
@@ -144,7 +157,7 @@ def set_dt(dt: Any, *, env: EnvironmentState | None = None) -> None:
     >>> environ.get_dt()
     0.05
     """
-    set(dt=check_dt(dt), env=env)
+    _store(env, "dt", check_dt(dt))
 
 
 def get_dt(*, env: EnvironmentState | None = None) -> Any:
@@ -157,7 +170,7 @@ def get_dt(*, env: EnvironmentState | None = None) -> Any:
     ...     environ.get_dt()
     0.2
     """
-    return get("dt", desc="the numerical integration time step", env=env)
+    return read("dt", env, "the numerical integration time step")
 
 
 def set_platform(platform: str, *, env: EnvironmentState | None = None) -> None:
@@ -168,7 +181,7 @@ def set_platform(platform: str, *, env: EnvironmentState | None = None) -> None:
     >>> from brainstate_state import environ
     >>> environ.set_platform('cpu')  # doctest: +SKIP
     """
-    set(platform=check_platform(platform), env=env)
+    _store(env, "platform", check_platform(platform))
 
 
 def get_platform() -> str:
@@ -191,7 +204,7 @@ def set_host_device_count(n: int, *, env: EnvironmentState | None = None) -> Non
     >>> from brainstate_state import environ
     >>> environ.set_host_device_count(4)  # doctest: +SKIP
     """
-    set(host_device_count=check_device_count(n), env=env)
+    _store(env, "host_device_count", check_device_count(n))
 
 
 def get_host_device_count() -> int:

@@ -80,6 +80,7 @@ class Node:
 
         Examples
         --------
+        >>> from brainstate_state import Node
         >>> import jax.numpy as jnp
         >>> import brainstate_state as bss
         >>> class Cell(Node):
@@ -90,10 +91,9 @@ class Node:
         from .._errors import TraceContextError
         from .._jax_compat import Tracer, current_jax_trace
         from .._state import InvalidatedValue
-        from ._query import iter_leaf
 
         eager = current_jax_trace() is None
-        for _, state in iter_leaf(self):
+        for state in _reachable_states(self):
             raw = state.__dict__.get("_value")
             if isinstance(raw, InvalidatedValue) or (
                 eager and any(isinstance(leaf, Tracer) for leaf in jax.tree.leaves(raw))
@@ -123,6 +123,26 @@ class Node:
         if not lines:
             return f"{type(self).__name__}()"
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+def _reachable_states(root: Node) -> list[State[Any]]:
+    """Every State reachable from ``root`` through Node attributes and pytrees of them, each once."""
+    found: dict[int, State[Any]] = {}
+    seen: set[int] = set()
+    pending: list[Node] = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        hidden = type(node).graph_invisible_attrs
+        values = [v for k, v in vars(node).items() if k not in hidden]
+        for leaf in jax.tree.leaves(values, is_leaf=lambda x: isinstance(x, (State, Node))):
+            if isinstance(leaf, State):
+                found.setdefault(id(leaf), leaf)
+            elif isinstance(leaf, Node):
+                pending.append(leaf)
+    return list(found.values())
 
 
 def _shows(value: Any) -> bool:
