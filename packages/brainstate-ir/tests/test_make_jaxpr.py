@@ -1,4 +1,4 @@
-"""make_jaxpr: seed 001's four examples and the layout rules."""
+"""make_jaxpr: the four documented examples and the layout rules."""
 
 from __future__ import annotations
 
@@ -14,27 +14,27 @@ def f(x):
     return jnp.sin(jnp.cos(x))
 
 
-def test_seed_basic_usage() -> None:
+def test_example_basic_usage() -> None:
     jaxpr, states = make_jaxpr(f)(3.0)
     assert states == ()
     assert [e.primitive.name for e in jaxpr.jaxpr.eqns] == ["cos", "sin"]
     assert jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, 3.0)[0] == jnp.sin(jnp.cos(3.0))
 
 
-def test_seed_with_gradient() -> None:
+def test_example_with_gradient() -> None:
     jaxpr, states = make_jaxpr(jax.grad(f))(3.0)
     assert states == ()
     out = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, 3.0)[0]
     np.testing.assert_allclose(out, jax.grad(f)(3.0))
 
 
-def test_seed_with_shape_information() -> None:
+def test_example_with_shape_information() -> None:
     jaxpr, states, shapes = make_jaxpr(f, return_shape=True)(3.0)
     assert states == ()
     assert shapes.shape == () and shapes.dtype == jnp.float32
 
 
-def test_seed_stateful_function() -> None:
+def test_example_stateful_function() -> None:
     state = bss.State(jnp.array([1.0, 2.0]))
 
     def stateful_f(x):

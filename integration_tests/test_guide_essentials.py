@@ -1,4 +1,4 @@
-"""Seed 002 ("Transformations, the Essentials"), run as documented, with its printed numbers."""
+"""The "Transformations, the Essentials" tutorial, run as documented, with its printed numbers."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_version_string() -> None:
 
 
 def test_raw_jax_jit_does_not_silently_lose_the_write() -> None:
-    # Decision 3: instead of the seed's silent [1, 1, 1, 1], a clear error that names the fix.
+    # Instead of brainstate 0.5.4's silent [1, 1, 1, 1], a clear error that names the fix.
     with pytest.raises(brainstate.TraceContextError, match="brainstate.transform.jit"):
         jax.jit(Counter())()
 

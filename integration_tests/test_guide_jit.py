@@ -1,4 +1,4 @@
-"""Seed 003 ("JIT Compilation" guide), run as documented, with its printed numbers."""
+"""The "JIT Compilation" guide, run as documented, with its printed numbers."""
 
 from __future__ import annotations
 

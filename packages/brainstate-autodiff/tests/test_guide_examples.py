@@ -1,20 +1,18 @@
-"""The examples of seed 004 (GradientTransform) and the numbers of seed 002 (grad over module params)."""
+"""The documented GradientTransform examples, and the numbers of the essentials tutorial (grad over module params)."""
 
 from __future__ import annotations
-
-import importlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 import brainstate_state as bss
 from brainstate_autodiff import GradientTransform, grad
 from brainstate_jit import jit
+from brainstate_state import nn, random
 
 
-def test_seed_004_basic_gradient_with_states():
+def test_gradient_transform_basic_gradient_with_states():
     weight = bss.State(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
     bias = bss.State(jnp.array([0.5, -0.5]))
 
@@ -31,7 +29,7 @@ def test_seed_004_basic_gradient_with_states():
     np.testing.assert_allclose(np.asarray(grads[1]), np.asarray(gb))
 
 
-def test_seed_004_arguments_and_auxiliary_data():
+def test_gradient_transform_arguments_and_auxiliary_data():
     weight = bss.State(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
     bias = bss.State(jnp.array([0.5, -0.5]))
     x = jnp.array([1.0, 2.0])
@@ -65,24 +63,7 @@ def test_seed_004_arguments_and_auxiliary_data():
     assert float(aux_data["scale"]) == 2.0
 
 
-def _seed_002_available() -> bool:
-    try:
-        random = importlib.import_module("brainstate_state.random")
-        nn = importlib.import_module("brainstate_state.nn")
-    except ImportError:
-        return False
-    return all(hasattr(random, n) for n in ("seed", "randn")) and hasattr(nn, "Module")
-
-
-needs_seed_002 = pytest.mark.skipif(
-    not _seed_002_available(), reason="brainstate_state.random / brainstate_state.nn not available yet"
-)
-
-
-def _seed_002_model():
-    random = importlib.import_module("brainstate_state.random")
-    nn = importlib.import_module("brainstate_state.nn")
-
+def _essentials_model():
     class Linear(nn.Module):
         def __init__(self, din, dout):
             super().__init__()
@@ -99,9 +80,8 @@ def _seed_002_model():
     return model, x, y
 
 
-@needs_seed_002
-def test_seed_002_grad_numbers_and_one_step():
-    model, x, y = _seed_002_model()
+def test_essentials_grad_numbers_and_one_step():
+    model, x, y = _essentials_model()
     params = model.states(bss.ParamState)
 
     def loss_fn():
@@ -116,9 +96,8 @@ def test_seed_002_grad_numbers_and_one_step():
     assert float(loss_fn()) == 1.023072600364685
 
 
-@needs_seed_002
-def test_seed_002_jit_training_trajectory():
-    model, x, y = _seed_002_model()
+def test_essentials_jit_training_trajectory():
+    model, x, y = _essentials_model()
     params = model.states(bss.ParamState)
 
     def loss_fn():
@@ -139,10 +118,7 @@ def test_seed_002_jit_training_trajectory():
     assert losses == [1.0231, 0.9841, 0.9592, 0.9431, 0.9327]
 
 
-@needs_seed_002
 def test_module_states_nested_modules():
-    nn = importlib.import_module("brainstate_state.nn")
-
     class Layer(nn.Module):
         def __init__(self, k):
             super().__init__()

@@ -1,4 +1,4 @@
-"""Seed 001 (make_jaxpr) and seed 004 (GradientTransform) examples through the metapackage."""
+"""The documented make_jaxpr and GradientTransform examples, through the metapackage."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def f(x):
     return jnp.sin(jnp.cos(x))
 
 
-def test_seed_001_examples() -> None:
+def test_make_jaxpr_examples() -> None:
     jaxpr, states = brainstate.transform.make_jaxpr(f)(3.0)
     assert states == ()
     jaxpr, states = brainstate.transform.make_jaxpr(jax.grad(f))(3.0)
@@ -31,7 +31,7 @@ def test_seed_001_examples() -> None:
     np.testing.assert_array_equal(state.value, [1.0, 2.0])
 
 
-def test_seed_004_gradient_transform() -> None:
+def test_gradient_transform_example() -> None:
     weight = brainstate.State(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
     bias = brainstate.State(jnp.array([0.5, -0.5]))
 
