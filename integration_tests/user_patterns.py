@@ -185,10 +185,23 @@ def pure_layer(layer: str, inner: PureFn, draws: bool, pred: bool) -> PureFn:
 
 
 # ------------------------------------------------------------------------------------------ the stateful program
-def stateful_layer(layer: str, inner: Callable[..., Any], net: Net, pred: bool, innermost: bool) -> Any:
+def stateful_layer(
+    layer: str, inner: Callable[..., Any], net: Net, pred: bool, innermost: bool, jit_style: str = "argnums"
+) -> Any:
     bt = brainstate.transform
-    if layer == "jit":
+    if layer == "jit" and jit_style == "argnums":
         return bt.jit(inner, static_argnums=(2, 3))
+    if layer == "jit":  # static by name: passed by keyword, or left out when they equal the defaults
+
+        def by_name(x: Any, k: Any, n: int = 0, flag: bool = False) -> Any:
+            return inner(x, k, n, flag)
+
+        named = bt.jit(by_name, static_argnames=("n", "flag"))
+        if jit_style == "argnames":
+            return lambda x, k, n, flag: named(x, k, n=n, flag=flag)
+        return lambda x, k, n, flag: named(
+            x, k, **({"n": n} if n else {}), **({"flag": flag} if flag else {})
+        )
     if layer == "grad":
         # grad traces every positional argument (as 0.5.4 does): Python structure comes from a closure cell
         cell: dict[str, Any] = {}
@@ -293,6 +306,7 @@ class Pattern:
     callback: str
     pred: bool
     calls: tuple[Call, ...]
+    jit_style: str = "argnums"  # how `jit` layers get the static n and flag: argnums, argnames, defaults
 
     @property
     def in_vmap(self) -> bool:
@@ -364,6 +378,7 @@ def _patterns(draw: Any, first: str | None = None, max_depth: int = 4, max_calls
         callback,
         draw(st.booleans()),
         tuple(calls),
+        draw(st.sampled_from(("argnums", "argnames", "defaults"))),
     )
 
 
@@ -371,7 +386,7 @@ def build(pattern: Pattern, net: Net) -> Callable[..., Any]:
     """The stateful program: the transform stack over ``net.step``."""
     fn: Callable[..., Any] = net.step
     for layer in reversed(pattern.stack):
-        fn = stateful_layer(layer, fn, net, pattern.pred, innermost=fn == net.step)
+        fn = stateful_layer(layer, fn, net, pattern.pred, fn == net.step, pattern.jit_style)
     return fn
 
 
