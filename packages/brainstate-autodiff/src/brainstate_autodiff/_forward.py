@@ -63,6 +63,7 @@ def forward_gradient(
 
     Examples
     --------
+    >>> from brainstate_autodiff._forward import forward_gradient
     >>> import jax, jax.numpy as jnp
     >>> f = lambda x: jnp.sum(x ** 2)
     >>> g = forward_gradient(f, key=jax.random.key(0), tangent_size=20000)(jnp.array([1.0, -1.0]))
@@ -114,6 +115,8 @@ class ForwardGradTransform(GradientTransform):
 
     Examples
     --------
+    >>> from brainstate_autodiff._forward import forward_gradient
+    >>> from brainstate_autodiff._forward import ForwardGradTransform
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0]))
@@ -162,6 +165,7 @@ def fwd_grad(
 
     Examples
     --------
+    >>> from brainstate_autodiff import fwd_grad
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, -1.0]))

@@ -64,6 +64,7 @@ def grad(
 
     Examples
     --------
+    >>> from brainstate_autodiff import grad
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, -2.0]), name='w')
@@ -118,6 +119,7 @@ def vector_grad_transform(
 
     Examples
     --------
+    >>> from brainstate_autodiff._grad import vector_grad_transform
     >>> import jax.numpy as jnp
     >>> vector_grad_transform(lambda x: x ** 2)(jnp.array([1.0, 2.0]))
     Array([2., 4.], dtype=float32)
@@ -157,6 +159,7 @@ def vector_grad(
 
     Examples
     --------
+    >>> from brainstate_autodiff import vector_grad
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0, 3.0]))

@@ -25,6 +25,7 @@ class HessianTransform(JacobianTransform):
 
     Examples
     --------
+    >>> from brainstate_autodiff._hessian import HessianTransform
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> a, b = bss.State(jnp.array(1.0)), bss.State(jnp.array(2.0))
@@ -62,6 +63,7 @@ def hessian(
 
     Examples
     --------
+    >>> from brainstate_autodiff import hessian
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0]))

@@ -24,6 +24,7 @@ class JacobianTransform(GradientTransform):
 
     Examples
     --------
+    >>> from brainstate_autodiff._jacobian import JacobianTransform
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.ones(2))
@@ -55,6 +56,7 @@ def jacrev(
 
     Examples
     --------
+    >>> from brainstate_autodiff import jacrev
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0]))
@@ -97,6 +99,7 @@ def jacfwd(
 
     Examples
     --------
+    >>> from brainstate_autodiff import jacfwd
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0]))

@@ -43,6 +43,7 @@ def gauss_newton_subspace(output_tangents: jax.Array, output: jax.Array, loss: L
 
     Examples
     --------
+    >>> from brainstate_autodiff._sofo import gauss_newton_subspace
     >>> import jax.numpy as jnp
     >>> gauss_newton_subspace(jnp.eye(2), jnp.zeros(2), 'mse')
     Array([[1., 0.],
@@ -82,6 +83,7 @@ def sofo_transform(
 
     Examples
     --------
+    >>> from brainstate_autodiff._sofo import sofo_transform
     >>> import jax, jax.numpy as jnp
     >>> f = lambda w: w * jnp.array([1.0, 2.0])
     >>> step = sofo_transform(f, loss_fn=lambda y: jnp.mean((y - 1.0) ** 2), tangent_size=1, damping=0.0,
@@ -138,6 +140,8 @@ class SofoTransform(GradientTransform):
 
     Examples
     --------
+    >>> from brainstate_autodiff._sofo import sofo_transform
+    >>> from brainstate_autodiff._sofo import SofoTransform
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([0.0, 0.0]))
@@ -196,6 +200,7 @@ def sofo_grad(
 
     Examples
     --------
+    >>> from brainstate_autodiff import sofo_grad
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.zeros((2, 1)))

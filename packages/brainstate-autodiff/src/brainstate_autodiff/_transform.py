@@ -80,13 +80,15 @@ class GradientTransform:
 
     Returns
     -------
-    When called: the gradients with respect to the States only (``argnums=None``), the arguments only
-    (no ``grad_states``), or ``(state_grads, arg_grads)`` for both, where ``arg_grads`` is a single
-    gradient for an int ``argnums`` and a tuple for a tuple; then ``value`` if ``return_value`` and
-    ``aux`` if ``has_aux``, as a flat tuple.
+    Any
+        When called: the gradients with respect to the States only (``argnums=None``), the arguments
+        only (no ``grad_states``), or ``(state_grads, arg_grads)`` for both, where ``arg_grads`` is a
+        single gradient for an int ``argnums`` and a tuple for a tuple; then ``value`` if
+        ``return_value`` and ``aux`` if ``has_aux``, as a flat tuple.
 
     Examples
     --------
+    >>> from brainstate_autodiff import GradientTransform
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0]), name='w')
@@ -132,7 +134,7 @@ class GradientTransform:
         user = normalize_argnums(argnums) if argnums is not None else None
         if user is None and self.grad_states is None:
             user = 0
-        #: The user's argument numbers (``None``: States only).
+        #: The user's argument numbers, or ``None`` when only States are differentiated.
         self.argnums = user
         # Inside, the pure function's arguments 0 and 1 are the grad-state and other-state values, so a
         # user's argument ``a`` is the pure function's argument ``a + 2``.

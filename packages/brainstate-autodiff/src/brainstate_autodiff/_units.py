@@ -24,6 +24,7 @@ def unit_transform(name: str) -> Callable[..., Any]:
 
     Examples
     --------
+    >>> from brainstate_autodiff._units import unit_transform
     >>> try:
     ...     available = callable(unit_transform('grad'))
     ... except ImportError as err:  # brainunit is not installed: the error names the extra
@@ -52,6 +53,7 @@ def is_quantity(x: Any) -> bool:
 
     Examples
     --------
+    >>> from brainstate_autodiff._units import is_quantity
     >>> is_quantity(1.0)
     False
     """

@@ -40,6 +40,7 @@ def normalize_argnums(
 
     Examples
     --------
+    >>> from brainstate_autodiff._util import normalize_argnums
     >>> normalize_argnums(1), normalize_argnums([0, 2])
     (1, (0, 2))
     """
@@ -93,6 +94,7 @@ def resolve_argnums(argnums: Any, num_args: int, name: str) -> int | tuple[int, 
 
     Examples
     --------
+    >>> from brainstate_autodiff._util import resolve_argnums
     >>> resolve_argnums(-1, 3, 'f'), resolve_argnums([0, -2], 3, 'f')
     (2, (0, 1))
     """
@@ -176,6 +178,7 @@ class GradStates:
 
     Examples
     --------
+    >>> from brainstate_autodiff._util import GradStates
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> a, b = bss.State(jnp.ones(2)), bss.State(jnp.zeros(1))

@@ -109,6 +109,7 @@ def vjp(
 
     Examples
     --------
+    >>> from brainstate_autodiff import vjp
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array([1.0, 2.0]))
@@ -191,6 +192,7 @@ def jvp(
 
     Examples
     --------
+    >>> from brainstate_autodiff import jvp
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> w = bss.ParamState(jnp.array(3.0))

@@ -49,6 +49,7 @@ def level_sizes(n: int, base: int) -> list[int]:
 
     Examples
     --------
+    >>> from brainstate_control._nested import level_sizes
     >>> level_sizes(2000, 16), level_sizes(100, 10), level_sizes(7, 16)
     ([13, 13, 12], [10, 10], [7])
     """

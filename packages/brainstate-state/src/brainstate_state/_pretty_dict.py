@@ -37,6 +37,7 @@ def sort_key(key: Any) -> tuple[int, Any]:
 
     Examples
     --------
+    >>> from brainstate_state.containers import sort_key
     >>> sorted(['b', 1, 'a', 0], key=sort_key)
     [0, 1, 'a', 'b']
     """
@@ -57,6 +58,7 @@ def sort_paths(paths: Iterable[Path]) -> list[Path]:
 
     Examples
     --------
+    >>> from brainstate_state.containers import sort_paths
     >>> sort_paths([('b',), ('a', 1), ('a', 0)])
     [('a', 0), ('a', 1), ('b',)]
     """

@@ -396,6 +396,7 @@ class FakeState(Generic[T]):
 
     Examples
     --------
+    >>> from brainstate_state import FakeState
     >>> fake = FakeState(1.0)
     >>> fake.value = 2.0
     >>> fake.value

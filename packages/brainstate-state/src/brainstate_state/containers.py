@@ -8,6 +8,7 @@ work on them and always see the same leaf order. Leaves are usually States or Tr
 
 Examples
 --------
+>>> from brainstate_state import NestedDict
 >>> import jax, jax.numpy as jnp
 >>> nested = NestedDict({'layer': {'w': jnp.ones(2), 'b': jnp.zeros(2)}})
 >>> list(nested.to_flat())
@@ -79,6 +80,7 @@ def flat_mapping(
 
     Examples
     --------
+    >>> from brainstate_state.containers import flat_mapping
     >>> flat_mapping({'a': {'x': 1}, 'b': 2})
     FlattedDict({('a', 'x'): 1, ('b',): 2})
     >>> flat_mapping({'a': {'x': 1}, 'b': 2}, sep='/')
@@ -107,6 +109,7 @@ def nest_mapping(xs: Mapping[Any, Any], *, sep: str | None = None) -> NestedDict
 
     Examples
     --------
+    >>> from brainstate_state.containers import nest_mapping
     >>> nest_mapping({('a', 'x'): 1, ('b',): 2})
     NestedDict({'a': {'x': 1}, 'b': 2})
     >>> nest_mapping({'a/x': 1}, sep='/')
@@ -141,6 +144,7 @@ class NestedDict(PrettyDict):
 
     Examples
     --------
+    >>> from brainstate_state import NestedDict
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> tree = NestedDict({'w': bss.ParamState(jnp.ones(1)), 'sub': {'h': bss.HiddenState(jnp.zeros(1))}})
@@ -189,6 +193,7 @@ class NestedDict(PrettyDict):
 
         Examples
         --------
+        >>> from brainstate_state import NestedDict
         >>> NestedDict.merge({'a': 1}, {'b': {'c': 2}})
         NestedDict({'a': 1, 'b': {'c': 2}})
         """
@@ -255,6 +260,7 @@ class FlattedDict(PrettyDict):
 
     Examples
     --------
+    >>> from brainstate_state import FlattedDict
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> flat = FlattedDict({('w',): bss.ParamState(jnp.ones(2)), ('b',): bss.ParamState(jnp.zeros(2))})
@@ -295,6 +301,7 @@ class FlattedDict(PrettyDict):
 
         Examples
         --------
+        >>> from brainstate_state import FlattedDict
         >>> FlattedDict.merge({('b',): 1}, {('a',): 2})
         FlattedDict({('a',): 2, ('b',): 1})
         """

@@ -89,6 +89,7 @@ class OfType(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import OfType
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> f = OfType(bss.LongTermState)
@@ -133,6 +134,7 @@ class WithTag(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import WithTag
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> f = WithTag('fast')
@@ -164,6 +166,7 @@ class PathContains(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import PathContains
     >>> f = PathContains('encoder')
     >>> f(('encoder', 'w'), None), f(('decoder', 'w'), None)
     (True, False)
@@ -187,6 +190,7 @@ class Any(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import Any
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> f = Any(bss.ParamState, 'fast')
@@ -212,6 +216,7 @@ class All(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import All
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> f = All(bss.ParamState, 'fast')
@@ -237,6 +242,7 @@ class Not(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import Not
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> Not(bss.ParamState)((), bss.State(jnp.zeros(1)))
@@ -261,6 +267,7 @@ class Everything(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import Everything
     >>> Everything()(('a',), 1)
     True
     """
@@ -280,6 +287,7 @@ class Nothing(_FilterBase):
 
     Examples
     --------
+    >>> from brainstate_state.filters import Nothing
     >>> Nothing()(('a',), 1)
     False
     """
@@ -316,6 +324,7 @@ def to_predicate(filter: Filter) -> Predicate:  # noqa: A002 - the natural name
 
     Examples
     --------
+    >>> from brainstate_state.filters import to_predicate
     >>> import brainstate_state as bss
     >>> to_predicate(bss.ParamState), to_predicate('fast'), to_predicate(...), to_predicate(None)
     (OfType(ParamState), WithTag('fast'), Everything(), Nothing())

@@ -289,6 +289,7 @@ def init_all_states(
 
     Examples
     --------
+    >>> from brainstate_state.nn import init_all_states
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> class Cell(bss.nn.Module):
@@ -311,6 +312,7 @@ def reset_all_states(
 
     Examples
     --------
+    >>> from brainstate_state.nn import reset_all_states
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> class Cell(bss.nn.Module):

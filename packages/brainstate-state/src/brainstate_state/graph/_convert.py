@@ -27,6 +27,7 @@ class NodeStates:
 
     Examples
     --------
+    >>> from brainstate_state.graph import graph_to_tree
     >>> import jax, jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> tree, _ = graph_to_tree([bss.State(jnp.ones(2))])
@@ -170,6 +171,8 @@ def graph_to_tree(
 
     Examples
     --------
+    >>> from brainstate_state.graph import graph_to_tree
+    >>> from brainstate_state.graph import tree_to_graph
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -253,6 +256,8 @@ def tree_to_graph(
 
     Examples
     --------
+    >>> from brainstate_state.graph import graph_to_tree
+    >>> from brainstate_state.graph import tree_to_graph
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> s = bss.State(jnp.ones(2))

@@ -41,6 +41,7 @@ class RefMap:
 
     Examples
     --------
+    >>> from brainstate_state.graph import RefMap
     >>> refs = RefMap()
     >>> obj = object()
     >>> refs.add(obj), refs.get(obj), obj in refs, len(refs)
@@ -205,6 +206,7 @@ def flatten(node: Any, /, ref_index: RefMap | None = None, treefy_state: bool = 
 
     Examples
     --------
+    >>> from brainstate_state.graph import flatten
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -362,6 +364,8 @@ def unflatten(
 
     Examples
     --------
+    >>> from brainstate_state.graph import flatten
+    >>> from brainstate_state.graph import unflatten
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node

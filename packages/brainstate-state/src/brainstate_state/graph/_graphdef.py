@@ -41,6 +41,7 @@ class Static:
 
     Examples
     --------
+    >>> from brainstate_state.graph import Static
     >>> Static(3) == Static(3), Static([1]) == Static([1])
     (True, False)
     """

@@ -49,6 +49,7 @@ def iter_leaf(node: Any, allowed_hierarchy: Hierarchy = _ALL) -> Iterator[tuple[
 
     Examples
     --------
+    >>> from brainstate_state.graph import iter_leaf
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -73,6 +74,7 @@ def iter_node(node: Any, allowed_hierarchy: Hierarchy = _ALL) -> Iterator[tuple[
 
     Examples
     --------
+    >>> from brainstate_state.graph import iter_node
     >>> from brainstate_state.graph import Node
     >>> class M(Node):
     ...     def __init__(self):
@@ -110,6 +112,7 @@ def states(node: Any, *filters: Filter, allowed_hierarchy: Hierarchy = _ALL) -> 
 
     Examples
     --------
+    >>> from brainstate_state.graph import states
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -134,6 +137,7 @@ def nodes(node: Any, *filters: Filter, allowed_hierarchy: Hierarchy = _ALL) -> A
 
     Examples
     --------
+    >>> from brainstate_state.graph import nodes
     >>> from brainstate_state.graph import Node
     >>> class Leaf(Node):
     ...     pass

@@ -116,6 +116,8 @@ def is_graph_node(x: Any) -> bool:
 
     Examples
     --------
+    >>> from brainstate_state import Node
+    >>> from brainstate_state.graph import is_graph_node
     >>> is_graph_node(Node()), is_graph_node([1])
     (True, False)
     """

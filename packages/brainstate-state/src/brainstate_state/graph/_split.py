@@ -48,6 +48,7 @@ def treefy_split(node: Any, *filters: Filter) -> tuple[Any, ...]:
 
     Examples
     --------
+    >>> from brainstate_state.graph import treefy_split
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -96,6 +97,8 @@ def treefy_merge(graphdef: GraphDef, *state_mappings: Any) -> Any:
 
     Examples
     --------
+    >>> from brainstate_state.graph import treefy_merge
+    >>> from brainstate_state.graph import treefy_split
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -130,6 +133,7 @@ def treefy_states(node: Any, *filters: Filter) -> Any:
 
     Examples
     --------
+    >>> from brainstate_state.graph import treefy_states
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node
@@ -152,6 +156,7 @@ def graphdef(node: Any) -> GraphDef:
 
     Examples
     --------
+    >>> from brainstate_state.graph import graphdef
     >>> from brainstate_state.graph import Node
     >>> graphdef(Node())
     GraphDef(Node())
@@ -165,6 +170,7 @@ def clone(node: Any) -> Any:
 
     Examples
     --------
+    >>> from brainstate_state.graph import clone
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node

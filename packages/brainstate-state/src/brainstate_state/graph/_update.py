@@ -27,6 +27,7 @@ def update_states(node: Any, state_dict: Any, /, *state_dicts: Any) -> None:
 
     Examples
     --------
+    >>> from brainstate_state.graph import update_states
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node, treefy_states
@@ -81,6 +82,7 @@ def pop_states(node: Any, filter: Filter, /, *filters: Filter) -> Any:  # noqa: 
 
     Examples
     --------
+    >>> from brainstate_state.graph import pop_states
     >>> import jax.numpy as jnp
     >>> import brainstate_state as bss
     >>> from brainstate_state.graph import Node, states
