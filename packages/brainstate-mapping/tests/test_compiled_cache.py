@@ -91,12 +91,14 @@ def test_changed_unmapped_value_gives_a_new_program_not_a_stale_one(compiles: li
     xs = jnp.arange(3.0)
     f = vmap2(lambda x: x + offset.value)
     first = f(xs)
+    f(xs)  # the second sighting compiles
     offset.value = jnp.asarray(5.0)  # a constant of the program: same structure, new value
     before = len(compiles)
     second = f(xs)
     assert len(compiles) == before
     np.testing.assert_allclose(first, jax.vmap(lambda x: x + 1.0)(xs))
     np.testing.assert_allclose(second, jax.vmap(lambda x: x + 5.0)(xs))
+    np.testing.assert_allclose(offset.value, 5.0)
 
 
 def test_map_with_batch_size_in_a_loop_compiles_once(compiles: list[str]) -> None:
@@ -107,3 +109,36 @@ def test_map_with_batch_size_in_a_loop_compiles_once(compiles: list[str]) -> Non
     assert len(compiles) == before
     for out in outs:
         np.testing.assert_allclose(out, jax.lax.map(lambda x: x**2, xs))
+
+
+def test_a_program_is_compiled_on_its_second_sighting() -> None:
+    from brainstate_ir import COMPILED_PROGRAMS
+
+    xs = jnp.arange(5.0)
+    ref = jax.vmap(lambda x: jnp.sin(x) * 3.5 - 0.25)(xs)
+    before = COMPILED_PROGRAMS.stats()["compiled"]
+    first = vmap2(lambda x: jnp.sin(x) * 3.5 - 0.25)(xs)  # never seen before: runs op by op
+    assert COMPILED_PROGRAMS.stats()["compiled"] == before
+    second = vmap2(lambda x: jnp.sin(x) * 3.5 - 0.25)(xs)  # seen again: compiled once
+    assert COMPILED_PROGRAMS.stats()["compiled"] == before + 1
+    third = vmap2(lambda x: jnp.sin(x) * 3.5 - 0.25)(xs)
+    assert COMPILED_PROGRAMS.stats()["compiled"] == before + 1
+    for out in (first, second, third):
+        np.testing.assert_allclose(out, ref, rtol=1e-6)
+
+
+def test_a_callback_in_the_mapped_function_does_not_compile_every_call(compiles: list[str]) -> None:
+    seen: list[float] = []
+    xs = jnp.arange(3.0)
+
+    def body(x: jax.Array) -> jax.Array:
+        jax.debug.callback(lambda v: seen.append(float(v)), x)  # a fresh callback object every trace
+        return x * 2.0
+
+    outs = [vmap2(body)(xs) for _ in range(2)]
+    before = len(compiles)
+    outs += [vmap2(body)(xs) for _ in range(3)]
+    assert len(compiles) == before
+    for out in outs:
+        np.testing.assert_allclose(out, [0.0, 2.0, 4.0])
+    assert sorted(seen) == sorted([0.0, 1.0, 2.0] * 5)

@@ -200,16 +200,17 @@ def test_eager_calls_run_the_body_each_time_without_recompiling() -> None:
     g = vmap(f, in_states=s)
     g(jnp.ones(5))
     assert len(calls) == 1  # declared States are known up front: one trace
+    g(jnp.ones(5))  # the program's second sighting: compiled
     compiled = COMPILED_PROGRAMS.stats()["compiled"]
     for _ in range(3):
         g(jnp.ones(5))
-    assert len(calls) == 4  # an eager call always sees the current Python: traced every call
+    assert len(calls) == 5  # an eager call always sees the current Python: traced every call
     assert COMPILED_PROGRAMS.stats()["compiled"] == compiled  # ... but not compiled again
-    np.testing.assert_allclose(s.value, 4.0)
+    np.testing.assert_allclose(s.value, 5.0)
     jitted = jit(lambda x: g(x))
     jitted(jnp.ones(5))
     jitted(jnp.ones(5))
-    assert len(calls) == 5  # under jit: traced once
+    assert len(calls) == 6  # under jit: traced once
 
 
 def test_retraces_when_a_state_changes_shape() -> None:

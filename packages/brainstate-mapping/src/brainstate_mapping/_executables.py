@@ -2,8 +2,8 @@
 
 An eager mapped call traces the user function every time (so it is never stale) and then looks the traced
 program up by its structure (``brainstate_ir.jaxpr_key``: the jaxpr with its constants described by type
-only) plus the mapping's static options. ``jax.vmap`` programs go through the process-wide
-``brainstate_ir.COMPILED_PROGRAMS`` cache, shared with ``jit``, the autodiff transforms and control flow: a
+only) plus the mapping's static options. A program seen for the first time runs op by op; from its second
+sighting ``jax.vmap`` programs go through the process-wide ``brainstate_ir.COMPILED_PROGRAMS`` cache, shared with ``jit``, the autodiff transforms and control flow: a
 fresh lambda with the same body, or the same function called again, reuses one executable, its constants
 passed as arguments. Mapping functions that compile by themselves (``jax.pmap``) keep their executables
 with the mapping object. No entry holds a State.
@@ -18,7 +18,7 @@ from typing import Any
 
 from brainstate_ir import COMPILED_PROGRAMS
 
-__all__ = ["BATCHED_WRITES", "CODE_HINTS", "BoundedMemo", "shared_jitted"]
+__all__ = ["BATCHED_WRITES", "CODE_HINTS", "SIGHTINGS", "BoundedMemo", "shared_jitted"]
 
 
 class BoundedMemo:
@@ -70,6 +70,19 @@ BATCHED_WRITES = BoundedMemo(1024)
 CODE_HINTS = BoundedMemo(256)
 
 
+#: Keys of mapped programs seen once (run op by op then; compiled when seen again).
+SIGHTINGS = BoundedMemo(4096)
+
+
 def shared_jitted(key: Hashable, build: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
-    """``jax.jit(build())``, made once per ``key`` in the process-wide compiled-program cache."""
-    return COMPILED_PROGRAMS.jitted(("brainstate-mapping", key), build)
+    """The function to run for ``key``: ``build()`` itself the first time, then its compiled form.
+
+    A program seen for the first time runs op by op, as JAX's eager mode does (no XLA compile: a program
+    that is never seen again, e.g. one holding a fresh host callback, costs no compile); from the second
+    sighting on, ``jax.jit(build())`` is made once in the process-wide compiled-program cache.
+    """
+    full = ("brainstate-mapping", key)
+    if SIGHTINGS.peek(full) is None:
+        SIGHTINGS.put(full, True)
+        return build()
+    return COMPILED_PROGRAMS.jitted(full, build)

@@ -18,7 +18,8 @@ How a call runs
    size and the per-lane write has its full shape) is mapped in on axis 0 and the function traced again.
 4. **Execute** (:mod:`._executables`). The compiled ``jax.vmap`` of the traced program is looked up by the
    program itself (its constants, such as unmapped values, are passed as arguments), so the same program
-   compiles once, whichever mapping object or fresh lambda produced it. Random states the function draws
+   compiles once, whichever mapping object or fresh lambda produced it; a program seen for the first time
+   runs op by op and is compiled when seen again. Random states the function draws
    from get per-lane keys ``split(key, n + 1)[1:]``; afterwards the stream is set to
    ``split(split(key, n + 1)[0])[1]``, as brainstate 0.5.4 advances it. The lanes' own key writes are
    discarded. A failing call changes no State.
