@@ -282,7 +282,7 @@ def check_branch_outputs(programs: Sequence[TracedProgram], labels: Sequence[str
             if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
                 where = f"output{jax.tree_util.keystr(path)}" if path else "the output"
                 raise TypeError(
-                    f"{what}: every branch must return the same shapes and dtypes, but at {where}, "
+                    f"{what}: every branch must return the same output types (shapes and dtypes), but at {where}, "
                     f"{first_label} returns {_TypeText(a)!r} and {label} returns {_TypeText(b)!r}. Make them "
                     f"agree at {where} (e.g. `jnp.broadcast_to(v, shape)` or `v.astype(dtype)`)."
                 )
