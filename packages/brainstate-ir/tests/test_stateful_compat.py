@@ -13,7 +13,7 @@ import pytest
 
 import brainstate_state as bss
 from brainstate_ir._stateful import StatefulFunction as CoreStatefulFunction
-from brainstate_ir._stateful_compat import StatefulFunction as SF
+from brainstate_ir import StatefulFunction as SF
 from brainstate_ir._stateful_compat import StatefulFunctionCompat
 
 

@@ -27,8 +27,9 @@ def _stateful_grad(fun, x):
         return out, new_values
 
     g, new_values = jax.grad(pure, has_aux=True)(x, values)
-    for state, value in zip(program.write_states, new_values, strict=True):
-        state.value = value
+    for state, value in zip(program.states, new_values, strict=True):
+        if value is not None:  # one entry per State; None for a State the program only reads
+            state.value = value
     return g
 
 

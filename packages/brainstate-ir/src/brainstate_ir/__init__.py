@@ -14,7 +14,8 @@ from brainstate_state import register_library_dir
 from ._arguments import SplitCall, StaticArgs, leaf_signature, resolve_static_args, split_call
 from ._call_cache import COMPILED_PROGRAMS, CompiledProgramCache, compiled_call, jaxpr_key, structure_id
 from ._program import TracedProgram
-from ._stateful import StatefulFunction, run_program
+from ._stateful import run_program
+from ._stateful_compat import StatefulFunction
 from .codegen import (
     UnsupportedPrimitiveError,
     fn_to_python_code,

@@ -43,7 +43,7 @@ class StatefulFunctionCompat(CacheCompat):
     Examples
     --------
     >>> import jax.numpy as jnp, brainstate_state as bss
-    >>> from brainstate_ir._stateful_compat import StatefulFunction
+    >>> from brainstate_ir import StatefulFunction
     >>> a = bss.State(jnp.zeros(2), name='a')
     >>> def step(x):
     ...     a.value = a.value + x
@@ -63,7 +63,7 @@ class StatefulFunctionCompat(CacheCompat):
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2).make_jaxpr(1.0)
         >>> sf.get_cache_stats()['compilation_cache']['size']
         1
@@ -76,7 +76,7 @@ class StatefulFunctionCompat(CacheCompat):
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2)
         >>> len(sf.get_jaxpr(1.0).eqns)
         1
@@ -89,7 +89,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> StatefulFunction(lambda x: s.value + x).get_states(1.0) == (s,)
         True
@@ -104,7 +104,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> StatefulFunction(lambda x: s.value + x).get_read_states(1.0) == (s,)
         True
@@ -119,7 +119,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> StatefulFunction(lambda x: setattr(s, 'value', x)).get_write_states(1.0) == (s,)
         True
@@ -133,7 +133,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> a, w = bss.State(jnp.zeros(2)), bss.State(jnp.ones(()))
         >>> def step(x):
         ...     a.value = a.value + x * w.value
@@ -151,7 +151,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> StatefulFunction(lambda x: (s.value + x, x)).get_out_treedef(1.0)
         PyTreeDef(((*, *), (None,)))
@@ -166,7 +166,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> a, w = bss.State(jnp.zeros(())), bss.State(jnp.ones(()))
         >>> def step(x):
         ...     a.value = w.value * x
@@ -185,7 +185,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> a, w = bss.State(jnp.zeros(())), bss.State(jnp.ones(()))
         >>> def step(x):
         ...     a.value = a.value + w.value * x
@@ -206,7 +206,7 @@ class StatefulFunctionCompat(CacheCompat):
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> a = bss.State(jnp.zeros(()))
         >>> def step(x):
         ...     a.value = a.value + x

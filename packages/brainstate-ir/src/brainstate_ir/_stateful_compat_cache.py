@@ -107,7 +107,7 @@ class CacheCompat:
         Examples
         --------
         >>> import jax.numpy as jnp
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2)
         >>> sf.get_arg_cache_key(jnp.ones(2)) == sf.get_arg_cache_key(jnp.zeros(2))
         True
@@ -125,7 +125,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2)
         >>> key = sf.get_arg_cache_key(1.0, compile_if_miss=True)
         >>> sf.get_jaxpr_by_cache(key) is sf.get_jaxpr(1.0)
@@ -139,7 +139,7 @@ class CacheCompat:
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> sf = StatefulFunction(lambda x: s.value + x)
         >>> sf.get_states_by_cache(sf.get_arg_cache_key(1.0, compile_if_miss=True)) == (s,)
@@ -153,7 +153,7 @@ class CacheCompat:
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> sf = StatefulFunction(lambda x: s.value + x)
         >>> sf.get_read_states_by_cache(sf.get_arg_cache_key(1.0, compile_if_miss=True)) == (s,)
@@ -167,7 +167,7 @@ class CacheCompat:
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> sf = StatefulFunction(lambda x: setattr(s, 'value', x))
         >>> sf.get_write_states_by_cache(sf.get_arg_cache_key(1.0, compile_if_miss=True)) == (s,)
@@ -180,7 +180,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2)
         >>> sf.get_out_shapes_by_cache(sf.get_arg_cache_key(1.0, compile_if_miss=True))[0].shape
         ()
@@ -193,7 +193,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: (x, x * 2))
         >>> sf.get_out_treedef_by_cache(sf.get_arg_cache_key(1.0, compile_if_miss=True))
         PyTreeDef(((*, *), ()))
@@ -207,7 +207,7 @@ class CacheCompat:
         Examples
         --------
         >>> import jax.numpy as jnp, brainstate_state as bss
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> s = bss.State(jnp.zeros(()))
         >>> sf = StatefulFunction(lambda x: setattr(s, 'value', x))
         >>> sf.get_state_trace_by_cache(sf.get_arg_cache_key(1.0, compile_if_miss=True)).been_written
@@ -223,7 +223,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2)
         >>> sf.validate_states(sf.get_arg_cache_key(1.0, compile_if_miss=True))
         True
@@ -243,7 +243,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2).make_jaxpr(1.0)
         >>> list(sf.validate_all_states().values())
         [True]
@@ -261,7 +261,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2).make_jaxpr(1.0)
         >>> sf.clear_cache()
         >>> sf.get_cache_stats()['compilation_cache']['size']
@@ -278,7 +278,7 @@ class CacheCompat:
 
         Examples
         --------
-        >>> from brainstate_ir._stateful_compat import StatefulFunction
+        >>> from brainstate_ir import StatefulFunction
         >>> sf = StatefulFunction(lambda x: x * 2)
         >>> sf.make_jaxpr(1.0).make_jaxpr(2.0).get_cache_stats()['compilation_cache']
         {'size': 1, 'maxsize': 128, 'hits': 1, 'misses': 1, 'hit_rate': 50.0}
