@@ -7,8 +7,8 @@ moves a name breaks exactly one file. Supported range: jax 0.8.x to 0.10.x.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import jax
 from jax.extend.core import (
@@ -32,10 +32,7 @@ from jax._src.core import EvalTrace as _EvalTrace
 from jax._src.core import trace_ctx as _trace_ctx
 from jax.api_util import shaped_abstractify
 
-JAX_VERSION: tuple[int, ...] = tuple(int(p) for p in jax.__version__.split(".")[:3] if p.isdigit())
-
 __all__ = [
-    "JAX_VERSION",
     "current_trace",
     "disable_jit_enabled",
     "is_eager",
@@ -255,3 +252,21 @@ def no_reverse_mode(x: Any, message: str) -> Any:
 
 
 __all__ += ["no_reverse_mode"]
+
+
+# --- traceback filtering: a brainstate entry point is a boundary below which library frames are hidden ---
+from jax._src.traceback_util import api_boundary as _api_boundary  # noqa: E402
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def api_boundary(fun: _F) -> _F:
+    """``fun``, marked as an API boundary: an exception leaving it loses the frames of JAX and brainstate.
+
+    The frames hidden are those of the directories given to ``brainstate_state.register_library_dir``
+    (every brainstate package registers its own); ``JAX_TRACEBACK_FILTERING=off`` shows them again.
+    """
+    return _api_boundary(fun)
+
+
+__all__ += ["api_boundary"]

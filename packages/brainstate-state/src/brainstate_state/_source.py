@@ -7,15 +7,19 @@ import sys
 from dataclasses import dataclass
 from types import FrameType
 
+from ._jax_compat import hide_from_tracebacks
+
 _LIBRARY_DIRS: tuple[str, ...] = ()
 
 
 def register_library_dir(path: str) -> None:
-    """Treat every file under ``path`` as library code when looking for the user's frame."""
+    """Treat every file under ``path`` as library code: skipped when looking for the user's frame, and
+    hidden from the tracebacks JAX filters."""
     global _LIBRARY_DIRS
     path = os.path.dirname(os.path.abspath(path)) if os.path.isfile(path) else os.path.abspath(path)
     if path not in _LIBRARY_DIRS:
         _LIBRARY_DIRS = (*_LIBRARY_DIRS, path + os.sep)
+        hide_from_tracebacks(path)
 
 
 register_library_dir(os.path.dirname(__file__))
