@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import brainstate_state as bss
-from brainstate_ir._stateful import StatefulFunction as CoreStatefulFunction
 from brainstate_ir import StatefulFunction as SF
+from brainstate_ir._stateful import StatefulFunction as CoreStatefulFunction
 from brainstate_ir._stateful_compat import StatefulFunctionCompat
 
 
