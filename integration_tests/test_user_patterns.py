@@ -6,8 +6,10 @@ between. After every call the output, the value of every State and the global ra
 equal the plain-JAX twin with the state threaded by hand. Two cost rules are checked as well: a reused
 ``jit`` over the method runs its Python at most once per call (never on a repeated call), and a call whose
 program was already seen compiles at most once more (a first sighting may run op by op; a fresh ``jit``
-object made for each call is exempt: it compiles like ``jax.jit`` does). ``BRAINSTATE_DIFF_EXAMPLES`` scales the number of programs per
-transform (the default 200 gives 3 here; 3000 gives 50).
+object made for each call is exempt: it compiles like ``jax.jit`` does).
+
+``BRAINSTATE_DIFF_EXAMPLES`` scales the number of programs per transform (the default 200 gives 3 here,
+the same programs on every run; 3000 gives 50, drawn afresh).
 """
 
 from __future__ import annotations
@@ -177,6 +179,15 @@ FOUND = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FOUND))
+KNOWN_BUG = (
+    "known bug: one grad object called in both branches of a cond, the branches setting a closure value it "
+    "reads, runs the program traced for the other branch in the taken one"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUG)) for name in sorted(FOUND)],
+)
 def test_found_patterns(name: str) -> None:
     check_pattern(FOUND[name])
