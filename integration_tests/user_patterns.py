@@ -16,8 +16,8 @@ and ``cond`` (fresh lambdas on every call). The body reads:
 Between calls the program changes plain attributes, State values, replaces States by new ones, flips the
 read-only flag State, changes the argument types, reseeds or builds an unrelated Module; the transform
 objects are built either once or afresh for every call. :func:`build_pure` gives, for the same call, the
-output, every State value and the global key computed in plain JAX (loops unrolled in Python, vmap lane by lane with the key split
-as brainstate 0.5.4 splits it).
+output, every State value and the global key computed in plain JAX (loops unrolled in Python, vmap lane
+by lane with the key split as brainstate 0.5.4 splits it).
 """
 
 from __future__ import annotations
