@@ -39,14 +39,19 @@ def _trace_branches(
     what: str,
     roles: Sequence[str] | None,
 ) -> tuple[list[TracedProgram], StateUnion]:
-    """Trace every branch on ``operands``; check their outputs and State types (``roles`` name them)."""
-    programs: list[TracedProgram] = []
-    for branch in branches:
-        stateful = StatefulFunction(branch, name=call_name(branch))
-        programs.append(stateful.get_program(*operands))
+    """Trace every branch on ``operands``; check their outputs and State types (``roles`` name them).
+
+    ``cond`` traces ``true_fun`` (the last branch) first, as ``jax.lax.cond`` does: a transform object
+    called in both branches caches the program of the first trace (per argument signature, like
+    ``jax.jit``), so the trace order decides which branch's closure values that program holds.
+    """
+    order = range(len(branches) - 1, -1, -1) if what == "cond" else range(len(branches))
+    traced: dict[int, TracedProgram] = {}
+    for i in order:
+        traced[i] = StatefulFunction(branches[i], name=call_name(branches[i])).get_program(*operands)
+    programs = [traced[i] for i in range(len(branches))]
     roles = roles if roles is not None else [f"branches[{i}]" for i in range(len(branches))]
     labels = [f"{role} {function_label(b)}" for role, b in zip(roles, branches, strict=True)]
-    order = range(len(programs) - 1, -1, -1) if what == "cond" else range(len(programs))  # true_fun first
     check_branch_outputs([programs[i] for i in order], [labels[i] for i in order], what)
     union = StateUnion(programs)
     union.check_written_types(programs, f"{what} branch")
