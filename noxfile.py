@@ -2,7 +2,8 @@
 
 Every session gets a fresh virtual environment made by uv, so a cold session takes seconds.
 The in-repo dependency closure of each package is read from ``packages/*/pyproject.toml`` (the single
-source of truth); ``integration_tests/test_versions.py`` checks those files against SPEC decision 2.
+source of truth); ``integration_tests/test_versions.py`` checks that they agree
+(one version, exact pins between the distributions).
 
     tests-cpu(package=...)  one package alone (+ its in-repo closure, CPU jax), its own tests
     tests-gpu(package=...)  the same against jax[cuda12]; skipped without an NVIDIA GPU; not default
