@@ -179,3 +179,23 @@ def test_scan_body_inputs_are_grouped_in_labelled_const_carry_and_xs_clusters() 
     closed, _ = traced("while")
     graph = draw_dot_graph(closed, collapse_primitives=False)
     assert cluster_labels(graph).count("carry") == 2  # the cond and the body of the while loop
+
+
+def test_draw_a_function_that_uses_states():
+    # A function that reads and writes States is drawn like any other: each State is an input of the
+    # drawn program, and drawing writes nothing.
+    import numpy as np
+
+    import brainstate_state as bss
+
+    counter = bss.State(jnp.zeros(3), name="counter")
+
+    def step(x):
+        counter.value = counter.value + x
+        return counter.value.sum()
+
+    graph = draw(step)(jnp.ones(3))
+    labels = [n.get_label().split("\\n")[0] for n in graph.get_nodes()]
+    assert sum(label.startswith("in ") for label in labels) == 2  # x and the State
+    assert sum(label.startswith("out ") for label in labels) == 2  # the sum and the new State value
+    np.testing.assert_array_equal(counter.value, np.zeros(3))

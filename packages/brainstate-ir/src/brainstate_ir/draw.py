@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
 from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, scan_num_consts_carry
+from ._stateful import StatefulFunction
 
 __all__ = ["draw", "draw_dot_graph", "view_pydot"]
 
@@ -233,7 +232,8 @@ def draw(
     Parameters
     ----------
     f : callable
-        A JAX-traceable function.
+        A JAX-traceable function; it may read and write States (each State it touches is an input of
+        the drawn program, and the new values of the written ones are outputs; nothing is written).
     collapse_primitives, show_avals : bool, optional
         See :func:`draw_dot_graph`.
 
@@ -256,7 +256,10 @@ def draw(
     _pydot()  # fail at decoration time, not at the first call, when pydot is missing
 
     def traced(*args: Any, **kwargs: Any) -> Any:
-        return draw_dot_graph(jax.make_jaxpr(f)(*args, **kwargs), collapse_primitives, show_avals)
+        # Traced like every stateful function: the States it touches are inputs of the drawn program,
+        # and nothing is written.
+        program = StatefulFunction(f).get_program(*args, **kwargs)
+        return draw_dot_graph(program.jaxpr, collapse_primitives, show_avals)
 
     return traced
 
