@@ -181,6 +181,7 @@ class JittedFunction(Generic[P, R]):
         return plan
 
     # ------------------------------------------------------------------ calling
+    @_compat.api_boundary  # an error leaving the call shows the user's frames, not brainstate's or JAX's
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         # The fast path: a valid plan, no enclosing trace. JAX's C++ dispatch does the rest.
         plan = self._plan
