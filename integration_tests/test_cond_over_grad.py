@@ -1,10 +1,10 @@
 """An eager ``cond`` whose branches call one reused gradient object, compared with plain JAX.
 
-A gradient object caches its traced program per argument signature, as ``jax.jit`` does: a value its
-function reads from a Python closure is baked in at the first trace. When both branches of a ``cond`` call
-the same object with different closure values, which branch is traced first decides what the other one
-sees. ``jax.lax.cond`` traces ``true_fun`` first; the State-aware ``cond`` must do the same, so the same
-program gives the same numbers as plain JAX with the state threaded by hand.
+A gradient object traces its function on every call, as ``jax.grad`` does: a value the function reads
+from a Python closure is the value of the moment. When both branches of a ``cond`` call the same object
+with different closure values, each branch's program sees its own values, whichever branch is traced
+first, so the program gives the same numbers as ``jax.lax.cond`` over ``jax.value_and_grad`` with the
+state threaded by hand.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ def _stateful_program(pred: bool, v: bs.State[Any]) -> Any:
 
 
 def _plain_jax(pred: bool, v: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """The same program in plain JAX: a reused ``jax.jit`` object cached per argument signature."""
+    """The same program in plain JAX: one reused ``jax.value_and_grad`` object, traced per call."""
     cell: dict[str, bool] = {}
 
     def loss(x: Any, v: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
         return _pure_loss(v, x, k, cell["flag"])
 
-    g = jax.jit(jax.value_and_grad(loss, has_aux=True))
+    g = jax.value_and_grad(loss, has_aux=True)
 
     def branch(flag: bool, scale: float) -> Any:
         def run(u: Any, v: jax.Array) -> Any:

@@ -179,15 +179,6 @@ FOUND = {
 }
 
 
-KNOWN_BUG = (
-    "known bug: one grad object called in both branches of a cond, the branches setting a closure value it "
-    "reads, runs the program traced for the other branch in the taken one"
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUG)) for name in sorted(FOUND)],
-)
+@pytest.mark.parametrize("name", sorted(FOUND))
 def test_found_patterns(name: str) -> None:
     check_pattern(FOUND[name])

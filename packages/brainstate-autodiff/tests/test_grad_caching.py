@@ -102,3 +102,34 @@ def test_written_states_committed_through_the_shared_executable() -> None:
         g = grad(loss, w)()
         assert float(g) == pytest.approx(4.0)
         assert int(count.value) == step + 1
+
+
+class _Scaled(bss.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = bss.ParamState(jnp.array(1.5))
+        self.scale = 1.0
+
+    def loss(self, x):
+        return self.scale * (self.w.value * x) ** 2
+
+
+def test_eager_grad_sees_changed_attributes_and_closures(compiles) -> None:
+    # An eager gradient is what jax.grad gives on the current Python values: a plain attribute or a
+    # closure value changed between calls is seen (the body is traced again on every eager call), and a
+    # program seen before reuses its compiled executable.
+    m = _Scaled()
+    g = grad(m.loss, {"w": m.w})
+    cell = {"a": 1.0}
+    h = grad(lambda x: cell["a"] * x**2)
+    scales = [1.0, 3.0, 3.0, 1.0, 3.0, 1.0]
+    expected_w = [float(jax.grad(lambda w, s=s: s * (w * 2.0) ** 2)(1.5)) for s in scales]
+    expected_x = [float(jax.grad(lambda x, s=s: s * x**2)(2.0)) for s in scales]
+    for step, scale in enumerate(scales):
+        m.scale = scale
+        cell["a"] = scale
+        np.testing.assert_allclose(g(2.0)["w"], expected_w[step], rtol=1e-6)
+        np.testing.assert_allclose(h(2.0), expected_x[step], rtol=1e-6)
+        if step == 3:
+            warm = len(compiles)
+    assert len(compiles) == warm  # both programs of each function were compiled by their second sighting

@@ -11,7 +11,7 @@ with the given JAX transform (``jax.grad``, ``jax.jacrev``...) at ``argnums`` sh
 hidden leading arguments), and ``has_aux=True`` so that ``carry`` brings out the function's value, its
 auxiliary data and the new values of the States it wrote. Those States are committed after the transform
 returned (so a failing call changes no State), and the raw gradients are rebuilt into the structure of
-``grad_states`` (SPEC 3.3). Inside an enclosing brainstate trace (``jit``, another ``grad``...) the reads
+``grad_states``. Inside an enclosing brainstate trace (``jit``, another ``grad``...) the reads
 and the commits are recorded by that trace like any other State access.
 
 Called eagerly (no enclosing trace, concrete arguments), the differentiated computation runs as one
@@ -121,7 +121,10 @@ class GradientTransform:
         self.target = target
         self.transform = transform
         self.name = _function_name(target)
-        self.stateful_target = StatefulFunction(target, name=self.name)
+        # No program cache: like jax.grad, every call traces the target, so plain attributes and closure
+        # values changed between calls are seen. Tracing is cheap; compiling is not, and the compiled
+        # gradient is shared through COMPILED_PROGRAMS, keyed by the traced program's structure.
+        self.stateful_target = StatefulFunction(target, name=self.name, cache_size=0)
         self.return_value = bool(return_value)
         self.has_aux = bool(has_aux)
         self.transform_params = dict(transform_params or {})
