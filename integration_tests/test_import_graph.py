@@ -23,7 +23,7 @@ PACKAGES = sorted(p for p in ROOT.glob("packages/*/src/*") if (p / "__init__.py"
 # until the entry is removed.
 KNOWN_CIRCLES = {
     "brainstate_state": (
-        "_state -> _trace -> _catcher -> filters -> _state (with _treefy); _epoch -> graph._node -> _epoch"
+        "_state -> _treefy -> _state (State.to_state_ref builds a TreefyState, which restores a State)"
     ),
 }
 

@@ -7,6 +7,7 @@ and the global environment. Depends on JAX and NumPy only.
 
 from __future__ import annotations
 
+from ._catcher import NewStateCatcher, catch_new_states, check_state_value_tree
 from ._context import TRACE_CONTEXT
 from ._epoch import (
     GRAPH_EPOCH,
@@ -32,13 +33,7 @@ from ._state import (
     invalidate_state_value,
     maybe_state,
 )
-from ._trace import (
-    NewStateCatcher,
-    StateTraceStack,
-    catch_new_states,
-    check_state_value_tree,
-    peek_value,
-)
+from ._trace import StateTraceStack, peek_value
 from ._treefy import TreefyState
 
 __version__ = "0.6.0"

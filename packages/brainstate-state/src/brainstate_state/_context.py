@@ -11,7 +11,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._trace import NewStateCatcher, StateTraceStack
+    from ._catcher import NewStateCatcher
+    from ._trace import StateTraceStack
 
 __all__ = ["TRACE_CONTEXT", "TraceContext"]
 

@@ -120,6 +120,12 @@ def bump_graph_epoch() -> None:
 # ---------------------------------------------------------------- recording the nodes a trace reads
 _LOCAL = threading.local()
 _HOOK_USERS = 0
+_RECORDED_CLASSES: list[type] = []  # the graph node base class (graph._node registers it)
+
+
+def record_reads_of(cls: type) -> None:
+    """Make :func:`recording_node_reads` record the attribute reads of instances of ``cls``."""
+    _RECORDED_CLASSES.append(cls)
 
 
 def _recording_getattribute(self: Any, name: str) -> Any:
@@ -131,17 +137,17 @@ def _recording_getattribute(self: Any, name: str) -> Any:
 
 def _install_hook(install: bool) -> None:
     global _HOOK_USERS
-    from .graph._node import Node
-
     with _LOCK:
         if install:
             _HOOK_USERS += 1
             if _HOOK_USERS == 1:
-                Node.__getattribute__ = _recording_getattribute  # type: ignore[method-assign]
+                for cls in _RECORDED_CLASSES:
+                    cls.__getattribute__ = _recording_getattribute  # type: ignore[method-assign, assignment]
         else:
             _HOOK_USERS -= 1
             if _HOOK_USERS == 0:
-                del Node.__getattribute__
+                for cls in _RECORDED_CLASSES:
+                    del cls.__getattribute__
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Recording which States a function reads and writes: ``StateTraceStack`` and ``catch_new_states``.
+"""Recording which States a function reads and writes: ``StateTraceStack`` (new States: ``_catcher``).
 
 How it works
 ------------
@@ -38,10 +38,7 @@ if TYPE_CHECKING:
     from ._state import State
 
 __all__ = [
-    "NewStateCatcher",
     "StateTraceStack",
-    "catch_new_states",
-    "check_state_value_tree",
     "peek_value",
     "record_read",
     "record_write",
@@ -379,6 +376,3 @@ def peek_value(state: State[Any]) -> Any:
         if entry is not None:
             return entry.value
     return state._value
-
-
-from ._catcher import NewStateCatcher, catch_new_states, check_state_value_tree  # noqa: E402

@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ._catcher import NewStateCatcher, catch_new_states
 from ._state import ParamState
-from ._trace import NewStateCatcher, catch_new_states
 from .containers import Path, sort_key
 from .filters import Filter, to_predicate
 from .graph import Node, iter_leaf, iter_node, nodes, states

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import jax
 
-from .._epoch import node_changed
+from .._epoch import node_changed, record_reads_of
 from .._state import State
 
 __all__ = ["Node"]
@@ -123,6 +123,9 @@ class Node:
         if not lines:
             return f"{type(self).__name__}()"
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+record_reads_of(Node)  # trace recordings see which Nodes a function reads
 
 
 def _reachable_states(root: Node) -> list[State[Any]]:
