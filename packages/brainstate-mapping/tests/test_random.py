@@ -31,7 +31,7 @@ def test_lanes_differ_and_match_split_key_by_hand() -> None:
 
 
 def test_reference_lane_values_and_reseeding_reproduces_them() -> None:
-    # SPEC 3.5 [ran]: after seed(0) the 4 lanes draw [-1.34, 0.66, 1.03, 0.28].
+    # brainstate 0.5.4: after seed(0) the 4 lanes draw [-1.34, 0.66, 1.03, 0.28].
     br.seed(0)
     f = vmap2(lambda x: x + br.randn())
     first = f(jnp.zeros(4))

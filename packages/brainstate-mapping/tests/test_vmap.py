@@ -27,8 +27,8 @@ def test_counter_in_states_matches_seed_semantics() -> None:
     np.testing.assert_allclose(counter.value, [1.0, 2.0, 3.0])
 
 
-def test_seed_002_counter_example() -> None:
-    # SPEC 3.4 [ran]: vmap(in_states=counter, out_states=counter) gives counter.value == [1, 2, 3].
+def test_essentials_counter_example() -> None:
+    # brainstate 0.5.4: vmap(in_states=counter, out_states=counter) gives counter.value == [1, 2, 3].
     counter = State(jnp.array([0, 1, 2]))
 
     def inc() -> None:
@@ -38,7 +38,7 @@ def test_seed_002_counter_example() -> None:
     np.testing.assert_array_equal(counter.value, [1, 2, 3])
 
 
-def test_seed_002_predict_batch() -> None:
+def test_essentials_predict_batch() -> None:
     """Seed 002: ``predict_batch = vmap(predict_one)`` over 64 rows of a linear model."""
     w = ParamState(jax.random.normal(KEY, (3, 1)) * 0.1)
     b = ParamState(jnp.zeros(1))

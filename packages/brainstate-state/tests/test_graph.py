@@ -1,4 +1,4 @@
-"""Graph split/merge: seed 003, sharing, cycles, containers, GraphDef as a jit static argument, the epoch."""
+"""Graph split/merge: the documented examples, sharing, cycles, containers, GraphDef as a jit static argument, the epoch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from brainstate_state import graph
 from brainstate_state.graph import treefy_merge, treefy_split, treefy_states
 
 
-# ---------------------------------------------------------------------------------------------- seed 003
+# ----------------------------------------------------------------------------- documented examples
 class RunningMean(bss.nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""RandomState and the DEFAULT stream: seeding, bit-exactness (SPEC decision 6), splitting, laziness,
+"""RandomState and the DEFAULT stream: seeding, bit-exactness with brainstate 0.5.4, splitting, laziness,
 thread safety, behaviour inside traces, and rejected inputs."""
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ def _seed_002_model() -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     return w, b, x, y
 
 
-def test_seed_002_loss_is_bit_exact() -> None:
+def test_essentials_loss_is_bit_exact() -> None:
     w, b, x, y = _seed_002_model()
     loss = jnp.mean((x @ w + b - y) ** 2)
     assert loss.dtype == jnp.float32
     assert float(loss) == 1.0843076705932617
 
 
-def test_seed_002_gradient_step_and_trajectory() -> None:
+def test_essentials_gradient_step_and_trajectory() -> None:
     w, b, x, y = _seed_002_model()
 
     def loss_fn(w: jax.Array, b: jax.Array) -> jax.Array:

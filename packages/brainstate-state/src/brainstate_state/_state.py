@@ -281,7 +281,7 @@ class State(Generic[T]):
         """A copy with ``value`` and/or metadata replaced."""
         new = self.copy()
         if value is not _MISSING:
-            # Helper fix (issue 3 tests): replace() bypassed the State-in-State check of the constructor.
+            # The constructor's State-in-State check applies to replace() too.
             if isinstance(value, State):
                 raise TypeError(
                     state_error_message(

@@ -1,6 +1,6 @@
 """``RandomState``: a State holding a typed JAX PRNG key, with numpy-like distribution methods.
 
-The stream advances by splitting (SPEC decision 6, bit-compatible with the reference brainstate):
+The stream advances by splitting (bit-compatible with brainstate 0.5.4):
 ``keys = jax.random.split(key, 2)``; the state keeps ``keys[0]`` and the draw uses ``keys[1]``. Splitting is
 a *write* of the state, so inside brainstate transforms a RandomState that is drawn from is a written
 state: its key enters the compiled program as an input and the advanced key comes out as an output.
