@@ -174,3 +174,57 @@ def test_state_trace_stack_names_of_0_5_4() -> None:
     assert trace.get_read_states(replace_writen=True) == [a, None]
     fake = brainstate.FakeState(jnp.ones(1), "f", unit="ms")
     assert fake.name == "f" and fake.metadata == {"unit": "ms"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# ir, mapping, control: the 0.5.4 spellings of StatefulFunction, StatefulMapping and ProgressBar
+# (expected values are what brainstate 0.5.4 prints for the same program).
+# ---------------------------------------------------------------------------------------------------
+def test_stateful_function_methods_of_0_5_4() -> None:
+    a = brainstate.State(jnp.zeros(2))
+    w = brainstate.State(jnp.ones(()))
+
+    def step(x):
+        a.value = a.value + w.value * x
+        return a.value.sum()
+
+    # 0.5.4's positional order: fun, static_argnums, static_argnames, axis_env, name, return_only_write.
+    sf = brainstate.transform.StatefulFunction(step, (), (), None, "step", True)
+    assert sf.make_jaxpr(jnp.ones(2)) is sf
+    key = sf.get_arg_cache_key(jnp.ones(2))
+    assert sf.get_states_by_cache(key) == (a, w)
+    assert sf.get_read_states(jnp.ones(2)) == (w,)
+    assert sf.get_write_states(jnp.ones(2)) == (a,)
+    assert type(sf.get_jaxpr(jnp.ones(2))).__name__ == "ClosedJaxpr"
+    assert type(sf.get_jaxpr_by_cache(key)).__name__ == "ClosedJaxpr"
+    (new_a, new_w), out = sf.jaxpr_call([a.value, w.value], jnp.ones(2))
+    assert new_w is None and float(out) == 2.0
+    np.testing.assert_array_equal(new_a, [1.0, 1.0])
+    np.testing.assert_array_equal(a.value, [0.0, 0.0])  # jaxpr_call is pure
+    assert float(sf.jaxpr_call_auto(jnp.ones(2))) == 2.0
+    np.testing.assert_array_equal(a.value, [1.0, 1.0])  # jaxpr_call_auto writes back
+    assert sorted(sf.get_cache_stats()) == ["compilation_cache"]
+    out_shape, state_shapes = sf.get_out_shapes(jnp.ones(2))
+    assert out_shape.shape == () and state_shapes[0].shape == (2,) and state_shapes[1] is None
+    sf.clear_cache()
+
+
+def test_stateful_mapping_constructor_of_0_5_4() -> None:
+    c = brainstate.State(jnp.zeros(3))
+
+    def f(x):
+        c.value = c.value + x
+        return x * 2
+
+    states = {0: brainstate.util.filter.OfType(brainstate.State)}
+    # 0.5.4's positional order: fun, in_axes, out_axes, state_in_axes, state_out_axes,
+    # unexpected_out_state_mapping, static_argnums, static_argnames.
+    mapped = brainstate.transform.StatefulMapping(f, 0, 0, states, states, "raise", None, ())
+    np.testing.assert_array_equal(mapped(jnp.arange(3.0)), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(c.value, [0.0, 1.0, 2.0])
+    assert mapped.static_argnums == () and mapped.static_argnames == ()
+
+
+def test_progress_bar_print_freq_of_0_5_4() -> None:
+    bar = brainstate.transform.ProgressBar(freq=2)
+    assert bar.print_freq == 2
