@@ -25,8 +25,6 @@ stores, replaces or deletes a State or sub-module attribute; then the next call 
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Sequence
@@ -37,6 +35,7 @@ import jax
 from brainstate_ir import StatefulFunction, TracedProgram, _compat, resolve_static_args
 from brainstate_state import TRACE_CONTEXT, InvalidatedValue, note_node_reads
 
+from ._binding import bind_weakly, unshift_self
 from ._plan import Layouts, Plan, PlanMismatch, layout_of, shift_argnums
 
 #: Hidden leading arguments of the inner ``jax.jit`` function: layout id, State values.
@@ -297,47 +296,12 @@ class JittedFunction(Generic[P, R]):
             donate = options.pop("donate_argnums")
             bound = JittedFunction(
                 bind_weakly(self.origin_fun, instance),
-                static_argnums=_unshift_self(static),
-                donate_argnums=_unshift_self(donate),
+                static_argnums=unshift_self(static),
+                donate_argnums=unshift_self(donate),
                 **options,
             )
             self._bound[instance] = bound
         return bound
-
-
-def bind_weakly(fun: Callable[..., Any], instance: Any) -> Callable[..., Any]:
-    """``fun`` with ``instance`` bound as its first argument, holding the instance only weakly.
-
-    A compiled method is cached per instance in a weak dictionary; a strong reference from the cached
-    value back to its key would keep every instance alive. The result's signature lacks ``self``, so
-    static argument names resolve to the right positions.
-    """
-    try:
-        ref: Callable[[], Any] = weakref.ref(instance)
-    except TypeError:  # not weak-referenceable: hold it (it is not cached weakly either)
-        ref = functools.partial(lambda obj: obj, instance)
-    name = getattr(fun, "__qualname__", getattr(fun, "__name__", "method"))
-
-    def method(*args: Any, **kwargs: Any) -> Any:
-        obj = ref()
-        if obj is None:
-            raise ReferenceError(f"{name}: the instance this compiled method was bound to no longer exists.")
-        return fun(obj, *args, **kwargs)
-
-    functools.update_wrapper(method, fun)
-    try:
-        parameters = list(inspect.signature(fun).parameters.values())[1:]
-        method.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):  # no introspectable signature: positions are taken as given
-        pass
-    return method
-
-
-def _unshift_self(argnums: int | Sequence[int] | None) -> tuple[int, ...] | None:
-    # Positions of a method count ``self``; the bound function does not take it.
-    if argnums is None:
-        return None
-    return tuple(n - 1 for n in ((argnums,) if isinstance(argnums, int) else argnums))
 
 
 @overload
