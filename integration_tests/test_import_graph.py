@@ -21,11 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(p for p in ROOT.glob("packages/*/src/*") if (p / "__init__.py").is_file())
 # Packages whose circles are known and not yet broken: strict xfail, so breaking them turns the test red
 # until the entry is removed.
-KNOWN_CIRCLES = {
-    "brainstate_state": (
-        "_state -> _treefy -> _state (State.to_state_ref builds a TreefyState, which restores a State)"
-    ),
-}
+KNOWN_CIRCLES: dict[str, str] = {}
 
 
 def _package_param(package_dir: Path) -> object:

@@ -311,6 +311,13 @@ class State(Generic[T]):
 
         return TreefyState(type(self), self.value, name=self._name, tag=self._tag, **self._metadata)
 
+    @classmethod
+    def from_snapshot(cls, value: Any, name: str | None, metadata: dict[str, Any]) -> State[Any]:
+        """A new State of this type holding ``value`` (what :meth:`TreefyState.to_state` restores)."""
+        state = cls.__new__(cls)
+        State.__init__(state, value, name, **metadata)
+        return state
+
     def update_from_ref(self, ref: Any) -> None:
         """Write the value of a :class:`TreefyState` snapshot into this state."""
         self.value = ref.value

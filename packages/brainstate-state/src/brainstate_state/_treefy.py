@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 
-from ._state import State
+if TYPE_CHECKING:  # the State module builds snapshots; this one only restores through the type it holds
+    from ._state import State
 
 __all__ = ["TreefyState"]
 
@@ -66,9 +67,7 @@ class TreefyState:
         """A new live State of the original type holding this value."""
         metadata = dict(self._metadata)
         name = metadata.pop("name", None)
-        state = self.type.__new__(self.type)
-        State.__init__(state, self.value, name, **metadata)
-        return state
+        return self.type.from_snapshot(self.value, name, metadata)
 
     def tree_flatten(self) -> tuple[tuple[Any], tuple[Any, ...]]:
         return (self.value,), (self.type, tuple(sorted(self._metadata.items(), key=lambda kv: kv[0])))
