@@ -114,7 +114,7 @@ def closure(short: str) -> list[str]:
 
 
 def external_deps(short: str) -> list[str]:
-    """The non-brainstate base requirements of ``short``'s closure (e.g. ``jax>=0.8``)."""
+    """The non-brainstate base requirements of ``short``'s closure (e.g. ``jax>=0.10``)."""
     reqs: list[str] = []
     for p in closure(short):
         for raw in pyproject(p)["project"].get("dependencies", []):
@@ -176,7 +176,7 @@ CPU_ENV = {"JAX_PLATFORMS": "cpu"}
 @nox.parametrize("package", PACKAGES)
 def tests_cpu(session: nox.Session, package: str) -> None:
     """One package alone: only it (with its own extras), its in-repo closure and CPU jax, in one install."""
-    session.install(*editable(closure(package), {package: own_extras(package)}), "jax[cpu]>=0.8", *TEST_DEPS)
+    session.install(*editable(closure(package), {package: own_extras(package)}), "jax[cpu]>=0.10", *TEST_DEPS)
     session.run("python", "-c", "import jax; print('jax', jax.__version__, jax.devices())", env=CPU_ENV)
     run_pytest(session, package, CPU_ENV)
 
@@ -203,7 +203,7 @@ def tests_gpu(session: nox.Session, package: str) -> None:
     if why is not None:
         session.skip(f"tests-gpu needs an NVIDIA GPU and driver: {why}; nothing was installed")
     session.install(
-        *editable(closure(package), {package: own_extras(package)}), "jax[cuda12]>=0.8", *TEST_DEPS
+        *editable(closure(package), {package: own_extras(package)}), "jax[cuda12]>=0.10", *TEST_DEPS
     )
     env = {"JAX_PLATFORMS": "cuda,cpu"}
     session.run(
@@ -221,7 +221,7 @@ def integration(session: nox.Session) -> None:
     """Everything installed (with the optional extras), runs integration_tests/."""
     session.install(
         *editable(PACKAGES, ALL_EXTRAS),
-        "jax[cpu]>=0.8",
+        "jax[cpu]>=0.10",
         *TEST_DEPS,
         "import-linter>=2.1",
         "deptry>=0.20",
@@ -237,7 +237,7 @@ def integration(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def distributed(session: nox.Session) -> None:
     """Multi-process runs on jax.distributed: 2 and 4 local processes (gloo CPU collectives, loopback)."""
-    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS)
+    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.10", *TEST_DEPS)
     session.run(
         "python",
         "-m",
@@ -252,7 +252,7 @@ def distributed(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def oracle(session: nox.Session) -> None:
     """brainstate 0.5.4 as a black-box oracle (random streams bit-exact, generated programs); not in ci."""
-    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *TEST_DEPS)
+    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.10", *TEST_DEPS)
     jax_version = session.run("python", "-c", "import jax; print(jax.__version__)", silent=True)
     assert isinstance(jax_version, str)
     venv = Path(session.create_tmp()) / "brainstate-054"
@@ -332,7 +332,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on every package's src (settings in the root pyproject.toml)."""
-    session.install(*editable(PACKAGES), "mypy>=1.10", "types-tqdm", "jax[cpu]>=0.8")
+    session.install(*editable(PACKAGES), "mypy>=1.10", "types-tqdm", "jax[cpu]>=0.10")
     session.run("mypy", "--strict", *(f"--package={module_name(p)}" for p in PACKAGES), *session.posargs)
 
 
@@ -490,7 +490,7 @@ def docs(session: nox.Session) -> None:
     reqs = ROOT / "docs" / "requirements.txt"
     # docs/requirements.txt, when present, says what the docs need; otherwise Sphinx + MyST-NB (docs/conf.py).
     extra = ["-r", str(reqs)] if reqs.is_file() else ["sphinx>=7", "myst-nb>=1.0", "ipykernel"]
-    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.8", *extra)
+    session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.10", *extra)
     out = Path(session.create_tmp()) / "html"
     session.run("python", "docs/run_doctests.py", env=CPU_ENV)
     shutil.rmtree(out, ignore_errors=True)  # no page of an earlier build survives
@@ -527,7 +527,7 @@ def docs_check(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """Run the demo: ``python -m brainstate.demo`` with every extra (progress bar, drawing) and matplotlib."""
-    session.install(*editable(PACKAGES, {"brainstate": "all"}), "jax[cpu]>=0.8", "matplotlib")
+    session.install(*editable(PACKAGES, {"brainstate": "all"}), "jax[cpu]>=0.10", "matplotlib")
     session.run("python", "-m", "brainstate.demo", *session.posargs, env=CPU_ENV)
 
 
@@ -539,7 +539,7 @@ def bench(session: nox.Session) -> None:
         session.skip("benchmarks/run_all.py does not exist yet")
     reqs = ROOT / "benchmarks" / "requirements.txt"
     extra = ["-r", str(reqs)] if reqs.is_file() else []
-    session.install(*editable(PACKAGES, {"brainstate": "progress"}), "jax[cpu]>=0.8", *extra)
+    session.install(*editable(PACKAGES, {"brainstate": "progress"}), "jax[cpu]>=0.10", *extra)
     session.run("python", str(script), *session.posargs, env=CPU_ENV)
 
 

@@ -124,8 +124,8 @@ def problems(root: Path = ROOT) -> list[str]:
                     errs.append(f"{dist} extra {k!r} names {name}, which the DAG does not allow")
         # External requirements.
         jax = [r for r in base if canonicalize_name(r.name) == "jax"]
-        if len(jax) != 1 or str(jax[0].specifier) != ">=0.8":
-            errs.append(f"{dist}: needs exactly one 'jax>=0.8' dependency, has {[str(r) for r in jax]}")
+        if len(jax) != 1 or str(jax[0].specifier) != ">=0.10":
+            errs.append(f"{dist}: needs exactly one 'jax>=0.10' dependency, has {[str(r) for r in jax]}")
         for k, names in EXPECTED_EXTRAS.get(dist, {}).items():
             have = {canonicalize_name(r.name) for r in extras.get(k, [])}
             if not names <= have:
