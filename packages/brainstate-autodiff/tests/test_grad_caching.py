@@ -14,23 +14,13 @@ import pytest
 
 import brainstate_state as bss
 from brainstate_autodiff import grad
-
-_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+from brainstate_state.testing import count_compiles
 
 
 @pytest.fixture
 def compiles() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(event: str, duration: float, **kwargs: object) -> None:
-        if event == _COMPILE_EVENT:
-            seen.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compiles() as seen:
         yield seen
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 def _pure_loss(w, b, x, y):

@@ -13,6 +13,7 @@ import pytest
 
 import brainstate_state as bss
 from brainstate_ir import CompiledProgramCache, StatefulFunction, jaxpr_key, leaf_signature
+from brainstate_state.testing import count_compiles
 
 
 @pytest.mark.parametrize("value", [1.0, 2, True, 1j, np.float64(3.0), np.arange(3), jnp.ones(2)])
@@ -165,15 +166,8 @@ def test_compile_after_runs_op_by_op_first() -> None:
 
 
 def test_eager_calls_of_fresh_stateful_functions_share_one_executable() -> None:
-    compiles: list[str] = []
-
-    def listener(event: str, duration: float, **kwargs: object) -> None:
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiles.append(event)
-
     s = bss.State(jnp.zeros(5))
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compiles() as compiles:
         per_call = []
         for step in range(5):
             before = len(compiles)
@@ -181,8 +175,6 @@ def test_eager_calls_of_fresh_stateful_functions_share_one_executable() -> None:
             out = sf(float(step))
             per_call.append(len(compiles) - before)
             np.testing.assert_allclose(out, np.full(5, sum(range(step + 1)) * 2.0))
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
     assert per_call[2:] == [0, 0, 0], per_call
     np.testing.assert_allclose(s.value, np.full(5, 10.0))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ import pytest
 
 import brainstate_state as bss
 from brainstate_jit import jit
+from brainstate_state.testing import count_compiles
 
 
 @pytest.mark.parametrize(
@@ -76,22 +78,10 @@ def test_static_argnames_on_a_method_used_positionally() -> None:
     assert float(m.step(1.0, n=2)) == 5.0
 
 
-_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-
-
 @pytest.fixture
-def compiles():
-    seen: list[str] = []
-
-    def listener(event: str, duration: float, **kwargs: object) -> None:
-        if event == _COMPILE_EVENT:
-            seen.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+def compiles() -> Iterator[list[str]]:
+    with count_compiles() as seen:
         yield seen
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 class Cell(bss.nn.Module):

@@ -13,8 +13,8 @@ from brainstate_mapping import map as bmap
 from brainstate_mapping import vmap, vmap2
 from brainstate_state import HiddenState, ParamState, State
 from brainstate_state import random as br
+from brainstate_state.testing import count_compiles
 
-_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 # JAX's tracer-leak checker disables JAX's own caches of eager operations (slicing, reshape, ...), which
 # would then compile on every call and hide what these tests count. The State leak check still runs.
 JAX_LEAK_CHECKS = False
@@ -22,17 +22,8 @@ JAX_LEAK_CHECKS = False
 
 @pytest.fixture
 def compiles() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(event: str, duration: float, **kwargs: object) -> None:
-        if event == _COMPILE_EVENT:
-            seen.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compiles() as seen:
         yield seen
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 def test_fresh_vmap2_of_a_lambda_per_call_compiles_once(compiles: list[str]) -> None:

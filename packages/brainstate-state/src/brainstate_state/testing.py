@@ -18,7 +18,9 @@ import jax
 
 from ._state import InvalidatedValue, State, _contains_tracer, _live_states
 
-__all__ = ["leak_checks", "states_holding_tracers", "track_states"]
+__all__ = ["count_compiles", "leak_checks", "states_holding_tracers", "track_states"]
+
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
 def track_states(enabled: bool = True) -> None:
@@ -69,3 +71,29 @@ def leak_checks(jax_leaks: bool = True) -> Iterator[None]:
             "These States hold JAX tracers after the test (a value of a finished trace leaked into them): "
             + ", ".join(repr(s) for s in leaking)
         )
+
+
+@contextlib.contextmanager
+def count_compiles() -> Iterator[list[str]]:
+    """Within the block, the returned list gets one entry per XLA compilation (JAX's monitoring event).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from brainstate_state.testing import count_compiles
+    >>> with count_compiles() as compiles:
+    ...     _ = jax.jit(lambda x: x * 3.0 + 1.0)(jnp.arange(7.0))
+    >>> len(compiles) >= 1
+    True
+    """
+    seen: list[str] = []
+
+    def listener(event: str, duration_secs: float, **kwargs: str | int) -> None:
+        if event == _COMPILE_EVENT:
+            seen.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield seen
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
