@@ -19,6 +19,7 @@ from brainstate_state import (
     State,
     StateTraceStack,
     catch_new_states,
+    contains_tracer,
     invalidate_state_value,
     note_node_reads,
     peek_value,
@@ -26,7 +27,6 @@ from brainstate_state import (
     state_error_message,
     watch_nodes,
 )
-from brainstate_state._state import _contains_tracer
 
 from . import _compat
 from ._arguments import (
@@ -315,7 +315,7 @@ def run_program(program: TracedProgram, arg_leaves: Sequence[Any]) -> Any:
 def _invalidate_traced_new_states(states: Sequence[State[Any]], name: str) -> None:
     """Poison the States created during a trace that still hold its tracers."""
     for state in states:
-        if _contains_tracer(state._value):
+        if contains_tracer(state._value):
             invalidate_state_value(
                 state,
                 state_error_message(

@@ -29,7 +29,7 @@ from jax.custom_batching import custom_vmap
 from jax.experimental import checkify as _checkify
 
 from brainstate_ir import StatefulFunction
-from brainstate_state import BrainStateError
+from brainstate_state import BrainStateError, contains_tracer
 
 __all__ = [
     "RuntimeCheckError",
@@ -156,10 +156,6 @@ def _host_call(callback: Callable[..., None]) -> Any:
     return run
 
 
-def _is_traced(tree: Any) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
-
-
 def jit_error_if(pred: Any, error: str | Callable[..., Any], *err_args: Any, **err_kwargs: Any) -> None:
     """Raise an error when ``pred`` is true, eagerly or inside compiled (``jit``/``vmap``) code.
 
@@ -207,7 +203,7 @@ def jit_error_if(pred: Any, error: str | Callable[..., Any], *err_args: Any, **e
         raise TypeError(
             f"jit_error_if: pred must be a boolean array or scalar, got {type(pred).__name__} ({pred!r})."
         )
-    if not _is_traced((pred, err_args, err_kwargs)):
+    if not contains_tracer((pred, err_args, err_kwargs)):
         if bool(np.any(np.asarray(pred))):
             _raise_error(error, err_args, err_kwargs)
         return

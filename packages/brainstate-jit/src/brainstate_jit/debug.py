@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from brainstate_ir import StatefulFunction, TracedProgram, unvmap
-from brainstate_state import user_frame_info
+from brainstate_state import contains_tracer, user_frame_info
 
 from ._nan_analysis import analyze_batched
 from .checks import call_on_host_if
@@ -41,10 +41,6 @@ def _check_phase(phase: Any) -> str:
     if not isinstance(phase, str):
         raise TypeError(f"debug_nan: phase must be a str, got {type(phase).__name__} ({phase!r}).")
     return phase
-
-
-def _is_traced(tree: Any) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
 
 
 def _prepare(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[TracedProgram, list[Any], list[Any]]:
@@ -122,7 +118,7 @@ def debug_nan(fn: Callable[..., Any], *args: Any, phase: str = "") -> None:
     """
     phase = _check_phase(phase)
     program, leaves, state_values = _prepare(fn, args)
-    if not _is_traced((leaves, state_values)):
+    if not contains_tracer((leaves, state_values)):
         _raise_if_nan(program, leaves, state_values, phase, _call_site())
         return
     # The check is not part of what is differentiated: evaluate it on gradient-stopped inputs.
@@ -171,10 +167,10 @@ def debug_nan_if(has_nan: Any, fn: Callable[..., Any], *args: Any, phase: str = 
     phase = _check_phase(phase)
     if isinstance(has_nan, (str, bytes)) or has_nan is None:
         raise TypeError(f"debug_nan_if: has_nan must be a boolean array or scalar, got {has_nan!r}.")
-    if not _is_traced(has_nan) and not bool(np.any(np.asarray(has_nan))):
+    if not contains_tracer(has_nan) and not bool(np.any(np.asarray(has_nan))):
         return
     program, leaves, state_values = _prepare(fn, args)
-    if not _is_traced((has_nan, leaves, state_values)):
+    if not contains_tracer((has_nan, leaves, state_values)):
         _raise_if_nan(program, leaves, state_values, phase, _call_site())
         return
     _compiled_check(has_nan, program, leaves, state_values, phase)
@@ -205,7 +201,7 @@ def breakpoint_if(pred: Any, **breakpoint_kwargs: Any) -> None:
     """
     if isinstance(pred, (str, bytes)) or pred is None:
         raise TypeError(f"breakpoint_if: pred must be a boolean array or scalar, got {pred!r}.")
-    if not _is_traced(pred):
+    if not contains_tracer(pred):
         if bool(np.any(np.asarray(pred))):
             jax.debug.breakpoint(**breakpoint_kwargs)
         return

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 
 from brainstate_ir import leaf_signature as _ir_leaf_signature
+from brainstate_state import contains_tracer
 
 __all__ = ["contains_tracer", "leaf_signature", "value_signature"]
 
@@ -28,8 +29,3 @@ def leaf_signature(leaf: Any) -> Hashable:
 def value_signature(value: Any) -> tuple[Hashable, ...]:
     """The signature of every leaf of ``value``."""
     return tuple(leaf_signature(leaf) for leaf in jax.tree.leaves(value))
-
-
-def contains_tracer(tree: Any) -> bool:
-    """Whether any leaf of ``tree`` is a JAX tracer (a value of an enclosing trace)."""
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))

@@ -30,6 +30,7 @@ from ._state import (
     ParamState,
     ShortTermState,
     State,
+    contains_tracer,
     invalidate_state_value,
     maybe_state,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "TreefyState",
     "bump_graph_epoch",
     "catch_new_states",
+    "contains_tracer",
     "check_state_value_tree",
     "describe_state",
     "node_changed",

@@ -62,7 +62,20 @@ def invalidate_state_value(state: State[Any], reason: str) -> None:
     state.__dict__["_value"] = InvalidatedValue(reason)
 
 
-def _contains_tracer(value: Any) -> bool:
+def contains_tracer(value: Any) -> bool:
+    """Whether ``value`` is, or any leaf of the pytree ``value`` is, a JAX tracer (a value of a trace).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from brainstate_state import contains_tracer
+    >>> contains_tracer({'a': jnp.ones(2)})
+    False
+    >>> seen = []
+    >>> _ = jax.jit(lambda x: seen.append(contains_tracer([x])) or x)(1.0)
+    >>> seen
+    [True]
+    """
     if isinstance(value, Tracer):
         return True
     if isinstance(value, _LEAF_TYPES):
@@ -170,7 +183,7 @@ class State(Generic[T]):
             return
         if TRACE_CONTEXT.tree_check:
             self._check_structure(self._value, new_value)
-        if self._jax_trace is None and _contains_tracer(new_value):
+        if self._jax_trace is None and contains_tracer(new_value):
             current = current_jax_trace()
             raise TraceContextError(
                 state_error_message(

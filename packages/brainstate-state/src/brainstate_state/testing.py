@@ -16,7 +16,7 @@ from typing import Any
 
 import jax
 
-from ._state import InvalidatedValue, State, _contains_tracer, _live_states
+from ._state import InvalidatedValue, State, _live_states, contains_tracer
 
 __all__ = ["count_compiles", "leak_checks", "states_holding_tracers", "track_states"]
 
@@ -40,7 +40,7 @@ def states_holding_tracers() -> list[State[Any]]:
         if type(value) is InvalidatedValue:
             continue
         try:
-            if _contains_tracer(value):
+            if contains_tracer(value):
                 leaking.append(state)
         except Exception:  # noqa: BLE001 - exotic values (e.g. ShapeDtypeStruct placeholders) are not tracers
             continue
