@@ -183,8 +183,10 @@ def _reject_negative(v):
 _reject_negative_compiled = jax.jit(_reject_negative)
 
 
+# Subnormal floats are excluded: XLA flushes them to zero (on CPU and GPU), so ``-1e-42 < 0`` is False in
+# the compiled comparison while NumPy says True; that is XLA's arithmetic, not the check's.
 @settings(max_examples=10, deadline=None)
-@given(st.lists(st.floats(-2, 2, width=32), min_size=3, max_size=3))
+@given(st.lists(st.floats(-2, 2, width=32, allow_subnormal=False), min_size=3, max_size=3))
 def test_raises_exactly_when_any_element_is_negative(values):
     x = jnp.asarray(values, dtype=jnp.float32)
     f, compiled = _reject_negative, _reject_negative_compiled
