@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import brainstate_state as bss
 from brainstate_autodiff import GradientTransform, grad
@@ -93,7 +94,9 @@ def test_essentials_grad_numbers_and_one_step():
     assert float(loss) == 1.0843076705932617
     for key in params:
         params[key].value -= 0.1 * grads[key]
-    assert float(loss_fn()) == 1.023072600364685
+    # GPU matmul kernels sum in another order than CPU ones: the last bit may differ there.
+    on_cpu = jax.default_backend() == "cpu"
+    assert float(loss_fn()) == pytest.approx(1.023072600364685, rel=0 if on_cpu else 1e-6)
 
 
 def test_essentials_jit_training_trajectory():

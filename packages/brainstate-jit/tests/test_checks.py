@@ -12,7 +12,24 @@ from jax.experimental import checkify as jax_checkify
 
 import brainstate_jit as bj
 import brainstate_state as bss
+from brainstate_ir import _compat
 from brainstate_jit import RuntimeCheckError, check, check_error, checkify, jit, jit_error_if
+
+
+def jax_jit(fun, **options):
+    """Raw ``jax.jit(fun)`` whose calls also wait for the host callbacks they dispatched.
+
+    On GPU and TPU a raw ``jax.jit`` call returns before its callbacks ran, so a failed check surfaces at
+    the next synchronisation point; brainstate's own ``jit`` (tested below) waits by itself.
+    """
+    compiled = jax.jit(fun, **options)
+
+    def call(*args, **kwargs):
+        out = compiled(*args, **kwargs)
+        _compat.wait_for_host_callbacks()
+        return out
+
+    return call
 
 
 def _positive_log(x):
@@ -29,7 +46,7 @@ def test_eager_raises_the_brainstate_error_with_the_message():
 
 
 def test_under_jax_jit_surfaces_as_runtime_error_containing_the_message():
-    f = jax.jit(_positive_log)
+    f = jax_jit(_positive_log)
     np.testing.assert_allclose(f(jnp.array([1.0, 2.0])), np.log([1.0, 2.0]), rtol=1e-6)
     with pytest.raises(jax.errors.JaxRuntimeError, match=r"RuntimeCheckError: non-positive input: \[-1.\]"):
         f(jnp.array([-1.0]))
@@ -42,7 +59,7 @@ def test_under_vmap_any_lane_raises_and_sees_the_whole_batch():
         with pytest.raises(jax.errors.JaxRuntimeError, match="non-positive input"):
             f(jnp.array(lanes))
     with pytest.raises(jax.errors.JaxRuntimeError, match=r"non-positive input: \[ 1. -3.\]"):
-        jax.jit(f)(jnp.array([1.0, -3.0]))
+        jax_jit(f)(jnp.array([1.0, -3.0]))
     # nested vmap
     g = jax.vmap(jax.vmap(_positive_log))
     assert g(jnp.ones((2, 2))).shape == (2, 2)
@@ -64,13 +81,13 @@ def _batched_after_tracing(fn, lane_example, n_vmaps=1):
 
 def test_a_check_traced_for_one_lane_and_batched_later_compiles_and_raises():
     f = _batched_after_tracing(_positive_log, jnp.float32(1.0))
-    for compiled in (f, jax.jit(f)):
+    for compiled in (f, jax_jit(f)):
         for trial in range(2):
             x = jnp.arange(1.0, 4.0) + trial
             np.testing.assert_allclose(compiled(x), np.log(np.asarray(x)), rtol=1e-6)
         with pytest.raises(jax.errors.JaxRuntimeError, match=r"non-positive input: \[ 1. -3.  3.\]"):
             compiled(jnp.array([1.0, -3.0, 3.0]))
-    nested = jax.jit(_batched_after_tracing(_positive_log, jnp.float32(1.0), n_vmaps=2))
+    nested = jax_jit(_batched_after_tracing(_positive_log, jnp.float32(1.0), n_vmaps=2))
     np.testing.assert_allclose(nested(jnp.ones((2, 3))), np.zeros((2, 3)))
     with pytest.raises(
         jax.errors.JaxRuntimeError, match=r"non-positive input: \[\[1\. 1\.\]\n \[1\. 0\.\]\]"
@@ -88,7 +105,7 @@ def test_a_check_in_a_scan_body_under_vmap_with_an_unmapped_message_value():
 
         return jax.lax.scan(body, c0, jnp.arange(3.0))[1]
 
-    f = jax.jit(jax.vmap(run, in_axes=(0, None)))
+    f = jax_jit(jax.vmap(run, in_axes=(0, None)))
     np.testing.assert_allclose(f(jnp.array([0.0, 1.0]), limit), [[0.0, 0.0, 1.0], [1.0, 1.0, 2.0]])
     with pytest.raises(jax.errors.JaxRuntimeError, match=r"carry \[0. 6.\] above 5.0"):
         f(jnp.array([0.0, 6.0]), limit)
@@ -116,9 +133,9 @@ def test_composes_with_grad_and_scan():
         return x**2
 
     assert float(jax.grad(f)(3.0)) == 6.0
-    np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(f)))(jnp.arange(3.0)), [0.0, 2.0, 4.0])
+    np.testing.assert_allclose(jax_jit(jax.vmap(jax.grad(f)))(jnp.arange(3.0)), [0.0, 2.0, 4.0])
     with pytest.raises(jax.errors.JaxRuntimeError, match="neg -2.0"):
-        jax.jit(jax.grad(f))(-2.0)
+        jax_jit(jax.grad(f))(-2.0)
 
     def body(carry, x):
         jit_error_if(x < 0, "negative element {}", x)
@@ -150,7 +167,7 @@ def test_message_formatting_eager_and_jit(error, args, kwargs, message):
         return p
 
     with pytest.raises(jax.errors.JaxRuntimeError) as info:
-        jax.jit(f)(jnp.array(True), *args, **kwargs)
+        jax_jit(f)(jnp.array(True), *args, **kwargs)
     assert message in str(info.value)
 
 
@@ -168,7 +185,7 @@ def test_callable_error_raises_its_own_exception_or_returns_a_message():
     with pytest.raises(KeyError, match="key 3 missing"):
         jit_error_if(True, raise_key, jnp.array(3))
     with pytest.raises(jax.errors.JaxRuntimeError, match="key 4 missing"):
-        jax.jit(lambda x: jit_error_if(x > 0, raise_key, x))(jnp.array(4))
+        jax_jit(lambda x: jit_error_if(x > 0, raise_key, x))(jnp.array(4))
     with pytest.raises(RuntimeCheckError, match="^value 5$"):
         jit_error_if(True, lambda v: f"value {int(v)}", jnp.array(5))
     with pytest.raises(RuntimeCheckError, match="returned None instead of raising"):
@@ -180,7 +197,7 @@ def _reject_negative(v):
     return v
 
 
-_reject_negative_compiled = jax.jit(_reject_negative)
+_reject_negative_compiled = jax_jit(_reject_negative)
 
 
 # Subnormal floats are excluded: XLA flushes them to zero (on CPU and GPU), so ``-1e-42 < 0`` is False in
@@ -248,7 +265,7 @@ def test_checkify_under_brainstate_jit_matches_hand_threaded_checkify():
         hv = hv * 0.5 + x
         return jnp.sum(hv), hv
 
-    ref = jax.jit(jax_checkify.checkify(by_hand))
+    ref = jax_jit(jax_checkify.checkify(by_hand))
     hv = jnp.zeros(3)
     for x in (jnp.ones(3), jnp.array([1.0, 9.0, 2.0]), jnp.arange(3.0)):
         err, out = run(x)

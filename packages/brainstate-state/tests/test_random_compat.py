@@ -42,6 +42,19 @@ PINNED: dict[str, tuple[Callable[[], Any], Any, str]] = {
 KEY_AFTER_ONE_DRAW = [1797259609, 2579123966]
 
 
+def assert_reference(actual: Any, expected: Any) -> None:
+    """Bit-exact on CPU, where the pinned numbers were produced; within a few ulp on GPU and TPU.
+
+    Their kernels of log, exp and erf round differently in the last bits; the uniform bits underneath the
+    draws are the same on every backend, so integer and boolean draws stay exact everywhere.
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if jax.default_backend() == "cpu" or not np.issubdtype(actual.dtype, np.floating):
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=2e-6, atol=0)
+
+
 def key_data() -> list[int]:
     return np.asarray(random.get_key_data()).tolist()  # type: ignore[no-any-return]
 
@@ -52,7 +65,7 @@ def test_draw_is_bit_exact_with_the_reference(name: str) -> None:
     random.seed(0)
     out = np.asarray(draw())
     assert str(out.dtype) == dtype
-    np.testing.assert_array_equal(out, np.asarray(expected, dtype))
+    assert_reference(out, np.asarray(expected, dtype))
     assert key_data() == KEY_AFTER_ONE_DRAW
 
 
@@ -63,11 +76,11 @@ def test_draws_match_inside_jit_too() -> None:
         random.seed(0)
         eager = np.asarray(draw())
         random.seed(0)
-        np.testing.assert_array_equal(eager, np.asarray(expected, dtype))
+        assert_reference(eager, np.asarray(expected, dtype))
     out = jax.jit(lambda k: random.multinomial(10, jnp.array([0.2, 0.3, 0.5]), 2, key=k))(key)
     np.testing.assert_array_equal(out, [[6, 3, 1], [3, 3, 4]])
     out = jax.jit(lambda k, df: random.chisquare(df, 3, key=k))(key, 3.0)
-    np.testing.assert_array_equal(out, np.asarray(PINNED["chisquare"][1], np.float32))
+    assert_reference(out, np.asarray(PINNED["chisquare"][1], np.float32))
 
 
 # ------------------------------------------------------------------------------------- parameter order

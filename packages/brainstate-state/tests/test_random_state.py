@@ -41,6 +41,10 @@ def test_essentials_loss_is_bit_exact() -> None:
     assert float(loss) == 1.0843076705932617
 
 
+def _on_cpu() -> bool:
+    return jax.default_backend() == "cpu"
+
+
 def test_essentials_gradient_step_and_trajectory() -> None:
     w, b, x, y = _seed_002_model()
 
@@ -50,7 +54,8 @@ def test_essentials_gradient_step_and_trajectory() -> None:
     loss, (gw, gb) = jax.value_and_grad(loss_fn, (0, 1))(w, b)
     assert float(loss) == 1.0843076705932617
     w, b = w - 0.1 * gw, b - 0.1 * gb
-    assert float(loss_fn(w, b)) == 1.023072600364685
+    # GPU matmul kernels sum in another order than CPU ones: the last bit may differ there.
+    assert float(loss_fn(w, b)) == pytest.approx(1.023072600364685, rel=0 if _on_cpu() else 1e-6)
 
     @jax.jit
     def train_step(w: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:

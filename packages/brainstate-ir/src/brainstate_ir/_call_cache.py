@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from ._compat import ClosedJaxpr, Jaxpr, Literal
+from ._compat import ClosedJaxpr, Jaxpr, Literal, has_host_effects, wait_for_host_callbacks
 
 if TYPE_CHECKING:
     from ._program import TracedProgram
@@ -115,12 +115,13 @@ def _aval_of(value: Any) -> Hashable:
 
 
 class _Entry:
-    __slots__ = ("calls", "compiled", "jaxpr")
+    __slots__ = ("calls", "compiled", "effects", "jaxpr")
 
     def __init__(self, jaxpr: Jaxpr | None) -> None:
         self.jaxpr = jaxpr
         self.calls = 0
         self.compiled: Callable[..., Any] | None = None
+        self.effects = jaxpr is not None and has_host_effects(jaxpr)
 
 
 class CompiledProgramCache:
@@ -185,9 +186,14 @@ class CompiledProgramCache:
             if compiled is None and entry.calls >= self.compile_after:
                 assert entry.jaxpr is not None
                 compiled = entry.compiled = _evaluator(entry.jaxpr)
+            effects = entry.effects
         if compiled is None:
-            return list(jax.core.eval_jaxpr(closed.jaxpr, consts, *flat_args))
-        return list(compiled(consts, list(flat_args)))
+            out = list(jax.core.eval_jaxpr(closed.jaxpr, consts, *flat_args))
+        else:
+            out = list(compiled(consts, list(flat_args)))
+        if effects:  # a host callback's error (a failed check) belongs to this call, on GPU too
+            wait_for_host_callbacks()
+        return out
 
     def call(
         self, program: TracedProgram, arg_leaves: Sequence[Any], state_values: Sequence[Any]

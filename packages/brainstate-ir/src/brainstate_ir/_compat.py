@@ -270,3 +270,32 @@ def api_boundary(fun: _F) -> _F:
 
 
 __all__ += ["api_boundary"]
+
+
+# --- host callbacks: their errors are raised by the call that ran them, on every backend ---
+from jax._src import dispatch as _dispatch  # noqa: E402
+
+
+def has_host_effects(jaxpr: Any) -> bool:
+    """Whether running ``jaxpr`` (open or closed) has side effects, such as host callbacks or prints."""
+    return bool(getattr(jaxpr, "effects", None))
+
+
+def wait_for_host_callbacks() -> None:
+    """Wait until the host callbacks of the programs dispatched so far have run; raise the first error.
+
+    On CPU a host callback runs while its program executes, so an exception it raises (a failed
+    ``jit_error_if``) is raised by the call. On GPU and TPU programs are dispatched asynchronously: the
+    error would surface at some later synchronisation point instead (``jax.effects_barrier``,
+    ``block_until_ready``, a later program with effects), in another call or even another test, and JAX
+    would raise it again at every later synchronisation. Calling this right after a program with effects
+    makes the error the call's own, on every backend; once raised, the failed token is forgotten.
+    """
+    try:
+        _dispatch.runtime_tokens.block_until_ready()
+    except BaseException:
+        _dispatch.runtime_tokens.clear()
+        raise
+
+
+__all__ += ["has_host_effects", "wait_for_host_callbacks"]

@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from brainstate_ir import TracedProgram
+from brainstate_ir import TracedProgram, _compat, normalize_argnums
 from brainstate_state import GraphWatch, State
 
 __all__ = [
@@ -79,6 +79,9 @@ class Plan:
     states: tuple[State[Any], ...]
     write_states: tuple[State[Any], ...]
     watch: GraphWatch
+    #: Whether the program has side effects (host callbacks: checks, prints, progress bars). On GPU and
+    #: TPU such a call waits for its callbacks, so that a failed check raises in the call that failed.
+    host_effects: bool = False
 
 
 class PlanMismatch(Exception):
@@ -114,7 +117,14 @@ class Layouts:
                     self._ids.popitem(last=False)
             else:
                 self._ids.move_to_end(key)
-        return Plan(layout_id, layout, program.states, program.write_states, program.watch or ALWAYS_VALID)
+        return Plan(
+            layout_id,
+            layout,
+            program.states,
+            program.write_states,
+            program.watch or ALWAYS_VALID,
+            _compat.has_host_effects(program.jaxpr),
+        )
 
     def clear(self) -> None:
         """Forget every id (the next plans get new ones)."""
@@ -123,19 +133,6 @@ class Layouts:
 
 
 def shift_argnums(argnums: int | Sequence[int] | None, by: int, what: str) -> tuple[int, ...]:
-    """``argnums`` validated (non-negative ints) and moved right by ``by`` hidden leading arguments."""
-    if argnums is None:
-        return ()
-    if isinstance(argnums, int):
-        argnums = (argnums,)
-    shifted = []
-    for n in argnums:
-        if not isinstance(n, int) or isinstance(n, bool):
-            raise ValueError(f"jit: {what} must contain ints, got {n!r}.")
-        if n < 0:
-            raise ValueError(
-                f"jit: {what} must be non-negative, got {n}. brainstate passes State values as hidden "
-                "leading arguments, so count positions from the start."
-            )
-        shifted.append(n + by)
-    return tuple(shifted)
+    """``argnums`` validated (non-negative ints, see ``brainstate_ir.normalize_argnums``) and moved right by
+    ``by`` hidden leading arguments."""
+    return tuple(n + by for n in normalize_argnums(argnums, transform="jit", what=what))

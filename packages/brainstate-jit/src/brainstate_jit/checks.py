@@ -11,6 +11,13 @@ callback is an *ordered* ``jax.debug.callback`` that raises on the host (see :fu
    :class:`RuntimeCheckError` itself is raised. Catch ``Exception`` and inspect the message if your code
    must handle both.
 
+.. note::
+   On GPU and TPU compiled programs run asynchronously: the host callback of a check runs after the call
+   that dispatched it returned. brainstate's ``jit`` and its eager transforms wait for the callbacks of a
+   program that has any, so the failed call raises (and writes no State) on every backend. A raw
+   ``jax.jit`` does not wait: there the error surfaces at the next ``jax.effects_barrier()`` or
+   ``block_until_ready``.
+
 ``checkify`` wraps :func:`jax.experimental.checkify.checkify` so that functions which read and write
 States can be checked: the function is traced once into a pure program, ``checkify`` is applied to that
 program, and the written States are committed after it returned.

@@ -189,6 +189,8 @@ class JittedFunction(Generic[P, R]):
                 out, written_values = self.jitted_fun(
                     plan.layout_id, [s._value for s in plan.states], *args, **kwargs
                 )
+                if plan.host_effects:  # a failed check raises here, before any State is written
+                    _compat.wait_for_host_callbacks()
             except PlanMismatch as mismatch:
                 retried: R = self._call(args, kwargs, self._plan_for(mismatch.program, mismatch.signature))
                 return retried
@@ -216,6 +218,8 @@ class JittedFunction(Generic[P, R]):
                 values = [state._value for state in plan.states]
             try:
                 out, written_values = self.jitted_fun(plan.layout_id, values, *args, **kwargs)
+                if plan.host_effects and not nested:
+                    _compat.wait_for_host_callbacks()
             except PlanMismatch as mismatch:
                 plan = self._plan_for(mismatch.program, mismatch.signature)
                 continue
