@@ -282,7 +282,8 @@ def main() -> None:
     low = lower_64()
     elapsed = time.perf_counter() - start
     lines = [
-        f"jax {jax.__version__}, CPU; one run of `python benchmarks/bench_data_path.py` ({elapsed:.0f} s).",
+        f"jax {jax.__version__}, {jax.devices()[0].device_kind} ({jax.default_backend()}); "
+        f"one run of `python benchmarks/bench_data_path.py` ({elapsed:.0f} s).",
         "",
         "| criterion | measured | ratio | target |",
         "|---|---|---|---|",
