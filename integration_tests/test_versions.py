@@ -48,6 +48,7 @@ EXPECTED_EXTRAS: dict[str, dict[str, set[str]]] = {
         "units": {"brainstate-autodiff"},
         "all": {"brainstate"},
         "cuda12": {"jax"},
+        "cuda13": {"jax"},
     },
 }
 
