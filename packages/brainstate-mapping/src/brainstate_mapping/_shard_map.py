@@ -25,11 +25,12 @@ from jax.sharding import PartitionSpec
 
 from brainstate_ir import StatefulFunction, _compat
 from brainstate_state import (
-    GRAPH_EPOCH,
     BrainStateError,
+    GraphWatch,
     State,
     StateTraceStack,
     describe_state,
+    note_node_reads,
     peek_value,
     state_error_message,
 )
@@ -62,6 +63,7 @@ class _ShardPlan:
         num_shards: int,
         layouts: tuple[Any, ...],
         mesh: Any,
+        watch: GraphWatch | None,
     ) -> None:
         self.states = states
         self.kept = kept
@@ -71,10 +73,10 @@ class _ShardPlan:
         self.signatures = tuple(value_signature(peek_value(s)) for s in states)
         self.layouts = layouts
         self.mesh = mesh
-        self.epoch = GRAPH_EPOCH.value
+        self.watch = watch  # the traced program's: invalid once a graph node its trace read changed
 
     def is_fresh(self) -> bool:
-        if self.epoch != GRAPH_EPOCH.value:
+        if self.watch is not None and not self.watch.valid:
             return False
         if any(
             value_signature(peek_value(s)) != sig for s, sig in zip(self.states, self.signatures, strict=True)
@@ -187,6 +189,8 @@ class _StatefulShardMap:
             plan = self._plans.get(call.signature)
         if plan is None or not plan.is_fresh():
             plan = self._build(args, call)
+        elif plan.watch is not None:
+            note_node_reads(plan.watch)  # an enclosing trace reached these nodes too
         values: list[Any] = []
         backups: list[tuple[State[Any], Any]] = []
         try:
@@ -293,7 +297,9 @@ class _StatefulShardMap:
             # a written State keeps the layout it had before the call
             return out, [keep_layout(v, lay) for v, lay in zip(written, layouts, strict=True)]
 
-        plan = _ShardPlan(program.states, kept, jax.jit(run), rng, int(mesh.size), layouts, mesh)
+        plan = _ShardPlan(
+            program.states, kept, jax.jit(run), rng, int(mesh.size), layouts, mesh, program.watch
+        )
         if not contains_tracer(program.jaxpr.consts):
             with self._lock:
                 self._plans[call.signature] = plan
@@ -351,6 +357,10 @@ def shard_map(
     An undeclared random state gives every shard its own key (``rng.split_key(number of shards)``, one
     advance of the stream per call). A cold call runs ``fun`` twice (once to find its States, once inside
     ``jax.shard_map``); a warm call runs the cached compiled program. Calls inside ``jit`` trace into it.
+    The cached program is kept until a module its trace read (or one of its sub-modules) stores,
+    replaces or deletes a State or sub-module: replacing a State the function uses is seen at the next
+    call, while constructing or changing unrelated modules costs nothing. As with ``jit``, other plain
+    Python values the function reads are baked into the program.
 
     Returns
     -------
