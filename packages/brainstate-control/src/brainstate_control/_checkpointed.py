@@ -35,6 +35,7 @@ from ._scan import PbarLike, _check_body_output, _for_body, make_pbar, scan
 __all__ = ["checkpointed_for_loop", "checkpointed_scan"]
 
 Carry = TypeVar("Carry")
+Y = TypeVar("Y")
 
 
 def _checkpointed_inline(funs: tuple[Callable[..., Any]], static: tuple[Any, ...], init: Any, xs: Any) -> Any:
@@ -91,13 +92,13 @@ def _checkpointed_inline(funs: tuple[Callable[..., Any]], static: tuple[Any, ...
 
 
 def checkpointed_scan(
-    f: Callable[[Carry, Any], tuple[Carry, Any]],
+    f: Callable[[Carry, Any], tuple[Carry, Y]],
     init: Carry,
     xs: Any,
     length: int | None = None,
     base: int = 16,
     pbar: PbarLike = None,
-) -> tuple[Carry, Any]:
+) -> tuple[Carry, Y]:
     """A :func:`scan` whose reverse-mode gradient stores about ``base * log_base(length)`` carries.
 
     The forward result equals ``scan(f, init, xs)``. For gradients, the loop is split into nested,
@@ -151,8 +152,9 @@ def checkpointed_scan(
     make_pbar(pbar, n, "checkpointed_scan")
     static = (length, base, pbar, "checkpointed_scan")
     if in_trace():
-        return _checkpointed_inline((f,), static, init, xs)  # type: ignore[no-any-return]
-    result: tuple[Carry, Any] = cached_eager_call(
+        inline: tuple[Carry, Y] = _checkpointed_inline((f,), static, init, xs)
+        return inline
+    result: tuple[Carry, Y] = cached_eager_call(
         "checkpointed_scan", (f,), static, _checkpointed_inline, (init, xs)
     )
     return result
@@ -164,12 +166,12 @@ def _checkpointed_for_inline(funs: tuple[Callable[..., Any]], static: tuple[Any,
 
 
 def checkpointed_for_loop(
-    f: Callable[..., Any],
+    f: Callable[..., Y],
     *xs: Any,
     length: int | None = None,
     base: int = 16,
     pbar: PbarLike = None,
-) -> Any:
+) -> Y:
     """A :func:`for_loop` whose reverse-mode gradient stores about ``base * log_base(length)`` carries.
 
     Parameters
@@ -187,8 +189,8 @@ def checkpointed_for_loop(
 
     Returns
     -------
-    Any
-        The outputs of ``f`` stacked along a new leading axis.
+    Y
+        The outputs of ``f`` stacked along a new leading axis (for a type checker: ``f``'s return type).
 
     Examples
     --------
@@ -206,10 +208,14 @@ def checkpointed_for_loop(
         raise TypeError(f"checkpointed_for_loop: f must be callable, got {type(f).__name__}.")
     validate_base(base, "checkpointed_for_loop")
     n = check_leading_sizes(xs, length, "checkpointed_for_loop")
+    out: Y
     if disable_jit_active():
-        return scan(_for_body(f), None, xs, length=length)[1]
+        out = scan(_for_body(f), None, xs, length=length)[1]
+        return out
     make_pbar(pbar, n, "checkpointed_for_loop")
     static = (length, base, pbar, "checkpointed_for_loop")
     if in_trace():
-        return _checkpointed_for_inline((f,), static, xs)
-    return cached_eager_call("checkpointed_for_loop", (f,), static, _checkpointed_for_inline, (xs,))
+        out = _checkpointed_for_inline((f,), static, xs)
+    else:
+        out = cached_eager_call("checkpointed_for_loop", (f,), static, _checkpointed_for_inline, (xs,))
+    return out

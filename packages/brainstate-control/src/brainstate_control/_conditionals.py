@@ -9,7 +9,7 @@ and reuse the executable compiled for the same program; under ``jax.disable_jit(
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +31,10 @@ from ._common import (
 from ._eager_programs import run_branches_eager
 
 __all__ = ["cond", "ifelse", "switch"]
+
+#: The operand types and the result type shared by all branches.
+Operands = TypeVarTuple("Operands")
+R = TypeVar("R")
 
 
 def _trace_branches(
@@ -97,7 +101,12 @@ def _cond_inline(funs: tuple[Callable[..., Any], ...], static: None, pred: Any, 
     return _run_branches(index, [false_fun, true_fun], operands, "cond", ["false_fun", "true_fun"])
 
 
-def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any], *operands: Any) -> Any:
+def cond(
+    pred: Any,
+    true_fun: Callable[[*Operands], R],
+    false_fun: Callable[[*Operands], R],
+    *operands: *Operands,
+) -> R:
     """State-aware ``jax.lax.cond``: ``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``.
 
     Both branches may read and write States. A State written by only one branch keeps its incoming value
@@ -114,8 +123,8 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
 
     Returns
     -------
-    Any
-        The chosen branch's return value.
+    R
+        The chosen branch's return value (for a type checker: the branches' common return type).
 
     Raises
     ------
@@ -142,7 +151,8 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
     pred = to_scalar_pred(pred, "cond")
     if disable_jit_active() and is_concrete(pred):
         return true_fun(*operands) if bool(pred) else false_fun(*operands)
-    return _cond_inline((true_fun, false_fun), None, pred, *operands)
+    result: R = _cond_inline((true_fun, false_fun), None, pred, *operands)
+    return result
 
 
 def _to_index(index: Any) -> Any:
@@ -163,7 +173,7 @@ def _switch_inline(funs: tuple[Callable[..., Any], ...], static: None, index: An
     return _run_branches(clamped, list(funs), operands, "switch")
 
 
-def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
+def switch(index: Any, branches: Sequence[Callable[[*Operands], R]], *operands: *Operands) -> R:
     """State-aware ``jax.lax.switch``: call ``branches[index](*operands)``, ``index`` clamped to range.
 
     Parameters
@@ -177,8 +187,8 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
 
     Returns
     -------
-    Any
-        The chosen branch's return value.
+    R
+        The chosen branch's return value (for a type checker: the branches' common return type).
 
     Raises
     ------
@@ -206,7 +216,8 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
         return branches[0](*operands)
     if disable_jit_active() and is_concrete(index):
         return branches[int(np.clip(int(index), 0, len(branches) - 1))](*operands)
-    return _switch_inline(tuple(branches), None, index, *operands)
+    result: R = _switch_inline(tuple(branches), None, index, *operands)
+    return result
 
 
 def _exactly_one_message(conditions: Any) -> str:
@@ -232,10 +243,10 @@ def _exactly_one_error(conditions: Any) -> None:
 
 def ifelse(
     conditions: Sequence[Any],
-    branches: Sequence[Callable[..., Any]],
-    *operands: Any,
+    branches: Sequence[Callable[[*Operands], R]],
+    *operands: *Operands,
     check_cond: bool = True,
-) -> Any:
+) -> R:
     """State-aware multi-way ``if / elif / else``: run the branch of the (single) true condition.
 
     Parameters
@@ -253,8 +264,8 @@ def ifelse(
 
     Returns
     -------
-    Any
-        The chosen branch's return value.
+    R
+        The chosen branch's return value (for a type checker: the branches' common return type).
 
     Raises
     ------
@@ -297,4 +308,5 @@ def ifelse(
         flags = [bool(c) for c in conds]
         chosen = flags.index(True) if any(flags) else len(branches) - 1
         return branches[chosen](*operands)
-    return _ifelse_inline(tuple(branches), check_cond, conds, *operands)
+    result: R = _ifelse_inline(tuple(branches), check_cond, conds, *operands)
+    return result

@@ -32,6 +32,8 @@ from ._progress import ProgressBar, ProgressBarRunner
 __all__ = ["for_loop", "scan"]
 
 Carry = TypeVar("Carry")
+#: The per-step output of a ``scan`` body, or the output of a ``for_loop`` body (stacked by the loop).
+Y = TypeVar("Y")
 PbarLike = ProgressBar | int | None
 
 
@@ -116,14 +118,14 @@ def _empty_scan(f: Callable[..., Any], init: Any, xs: Any) -> tuple[Any, Any]:
 
 
 def scan(
-    f: Callable[[Carry, Any], tuple[Carry, Any]],
+    f: Callable[[Carry, Any], tuple[Carry, Y]],
     init: Carry,
     xs: Any,
     length: int | None = None,
     reverse: bool = False,
     unroll: int | bool = 1,
     pbar: PbarLike = None,
-) -> tuple[Carry, Any]:
+) -> tuple[Carry, Y]:
     """State-aware ``jax.lax.scan``: loop ``f`` over the leading axis of ``xs`` while carrying ``init``.
 
     ``f(carry, x) -> (new_carry, y)`` may read and write States. Written States are threaded through the
@@ -185,7 +187,7 @@ def scan(
     static = (length, bool(reverse), unroll, pbar)
     if in_trace():
         return _scan_inline((f,), static, init, xs)
-    result: tuple[Carry, Any] = cached_eager_call("scan", (f,), static, _scan_inline, (init, xs))
+    result: tuple[Carry, Y] = cached_eager_call("scan", (f,), static, _scan_inline, (init, xs))
     return result
 
 
@@ -226,13 +228,13 @@ def _for_loop_inline(funs: tuple[Callable[..., Any]], static: tuple[Any, ...], x
 
 
 def for_loop(
-    f: Callable[..., Any],
+    f: Callable[..., Y],
     *xs: Any,
     length: int | None = None,
     reverse: bool = False,
     unroll: int | bool = 1,
     pbar: PbarLike = None,
-) -> Any:
+) -> Y:
     """Call ``f(*x_slices)`` for every index of the leading axis of ``xs``; return the stacked outputs.
 
     A :func:`scan` without a user carry: the States ``f`` writes are the loop's memory. Outside any trace,
@@ -252,8 +254,8 @@ def for_loop(
 
     Returns
     -------
-    Any
-        The outputs of ``f`` stacked along a new leading axis.
+    Y
+        The outputs of ``f`` stacked along a new leading axis (for a type checker: ``f``'s return type).
 
     Examples
     --------
@@ -271,12 +273,17 @@ def for_loop(
         raise TypeError(f"for_loop: f must be callable, got {type(f).__name__}.")
     _validate_unroll(unroll, "for_loop")
     n = check_leading_sizes(xs, length, "for_loop")
+    out: Y
     if disable_jit_active():
         if n == 0:
-            return _empty_scan(_for_body(f), None, xs)[1]
-        return _scan_python(_for_body(f), None, xs, n, reverse)[1]
+            out = _empty_scan(_for_body(f), None, xs)[1]
+        else:
+            out = _scan_python(_for_body(f), None, xs, n, reverse)[1]
+        return out
     make_pbar(pbar, n, "for_loop")
     static = (length, bool(reverse), unroll, pbar)
     if in_trace():
-        return _for_loop_inline((f,), static, xs)
-    return cached_eager_call("for_loop", (f,), static, _for_loop_inline, (xs,))
+        out = _for_loop_inline((f,), static, xs)
+    else:
+        out = cached_eager_call("for_loop", (f,), static, _for_loop_inline, (xs,))
+    return out
