@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from brainstate_ir import TracedProgram, _compat
-from brainstate_state import TRACE_CONTEXT, State, state_error_message
+from brainstate_state import TRACE_CONTEXT, State, contains_tracer, state_error_message
 
 __all__ = [
     "StateUnion",
@@ -37,19 +37,17 @@ __all__ = [
 
 def in_trace() -> bool:
     """Whether we run inside a brainstate trace or any non-eager JAX trace (jit, vmap, grad, ...)."""
-    if TRACE_CONTEXT.stack:
-        return True
-    return type(_compat.current_trace()).__name__ != "EvalTrace"
+    return bool(TRACE_CONTEXT.stack) or not _compat.is_top_level_trace()
 
 
 def disable_jit_active() -> bool:
     """Whether ``jax.disable_jit()`` is in effect."""
-    return bool(jax.config.jax_disable_jit)  # type: ignore[attr-defined]
+    return _compat.disable_jit_enabled()
 
 
 def is_concrete(x: Any) -> bool:
     """Whether every leaf of ``x`` is a concrete value (not a JAX tracer)."""
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
+    return not contains_tracer(x)
 
 
 class StateUnion:
