@@ -13,7 +13,8 @@ set -u
 out=${1:?usage: gpu_checks.sh OUT_DIR [WHEEL_DIR]}
 wheels=${2:-.whl}
 workers=${GPU_CHECK_WORKERS:-2}
-budget=${GPU_CHECK_TEST_SECONDS:-210}
+integration_workers=${GPU_CHECK_INTEGRATION_WORKERS:-8}
+budget=${GPU_CHECK_TEST_SECONDS:-300}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false JAX_PLATFORMS=${JAX_PLATFORMS:-cuda,cpu}
 
@@ -28,7 +29,7 @@ assert d[0].platform == 'gpu' or '${GPU_CHECK_ALLOW_CPU:-}', 'jax did not pick u
 run_tests() {  # name, path, workers, extra pytest args...
     local name=$1 path=$2 n=$3
     shift 3
-    timeout -k 5 "$budget" python3 -m pytest "$path" -q -p no:cacheprovider -n "$n" \
+    timeout -k 5 "$budget" python3 -m pytest "$path" -v -p no:cacheprovider -p no:benchmark -n "$n" \
         --junitxml="$out/gpu-$name.xml" "$@" >"$out/tests-$name.log" 2>&1
     local rc=$?
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
@@ -42,7 +43,7 @@ for p in state ir jit autodiff control mapping; do
     run_tests "$p" "packages/brainstate-$p/tests" "$workers" &
 done
 run_tests brainstate packages/brainstate/tests 1 &
-run_tests integration integration_tests $((workers * 2)) --ignore=integration_tests/test_distributed.py &
+run_tests integration integration_tests "$integration_workers" --ignore=integration_tests/test_distributed.py &
 wait
 pkill -9 -f "execnet|xdist" 2>/dev/null  # workers of a timed-out run must not disturb the timings below
 
