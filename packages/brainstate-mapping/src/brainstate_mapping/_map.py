@@ -6,7 +6,7 @@ import builtins
 import contextlib
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,9 @@ from ._vmap2 import StatefulMapping, vmap2
 
 __all__ = ["map"]
 
+#: The output of the user function, stacked along the leading axis by ``map``.
+Y = TypeVar("Y")
+
 # One loop body (and one vmap2) per user function, so eager calls reuse the compiled loop.
 _BODIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
@@ -30,7 +33,7 @@ def _helpers(f: Callable[..., Any]) -> dict[str, Any]:
         helpers = None
     if helpers is not None:
         return helpers
-    mapped: StatefulMapping = vmap2(f)
+    mapped: StatefulMapping[..., Any] = vmap2(f)
 
     def sequential(carry: None, x: tuple[Any, ...]) -> tuple[None, Any]:
         return carry, f(*x)
@@ -44,7 +47,7 @@ def _helpers(f: Callable[..., Any]) -> dict[str, Any]:
     return helpers
 
 
-def map(f: Callable[..., Any], *xs: Any, batch_size: int | None = None) -> Any:  # noqa: A001 - public name
+def map(f: Callable[..., Y], *xs: Any, batch_size: int | None = None) -> Y:  # noqa: A001 - public name
     """Apply ``f`` to each slice ``f(x0[i], x1[i], ...)`` of the leading axis and stack the results.
 
     Parameters
@@ -99,8 +102,8 @@ def map(f: Callable[..., Any], *xs: Any, batch_size: int | None = None) -> Any: 
     (n,) = sizes
     helpers = _helpers(f)
     if batch_size is None:
-        _, ys = scan(helpers["sequential"], None, xs)
-        return ys
+        sequential: Y = scan(helpers["sequential"], None, xs)[1]
+        return sequential
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"map: batch_size must be a positive int or None, got {batch_size!r}.")
     element = jax.tree.map(lambda x: jax.ShapeDtypeStruct(jnp.shape(x)[1:], jnp.result_type(x)), xs)
@@ -127,6 +130,7 @@ def map(f: Callable[..., Any], *xs: Any, batch_size: int | None = None) -> Any: 
     if rest:
         tail = jax.tree.map(lambda x: x[chunks * batch_size :], xs)
         parts.append(helpers["mapped"](*tail))
-    if builtins.len(parts) == 1:
-        return parts[0]
-    return jax.tree.map(lambda *p: jnp.concatenate(p, axis=0), *parts)
+    stacked: Y = (
+        parts[0] if builtins.len(parts) == 1 else jax.tree.map(lambda *p: jnp.concatenate(p, axis=0), *parts)
+    )
+    return stacked

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, overload
 
 import jax
 
@@ -14,6 +14,9 @@ from ._vmap2 import StatefulMapping
 
 __all__ = ["pmap2"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def _pmap_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """The options the installed ``jax.pmap`` accepts (the engine passes the axes and the size itself)."""
@@ -21,8 +24,9 @@ def _pmap_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in accepted and v is not None}
 
 
+@overload
 def pmap2(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[P, R],
     axis_name: Any = None,
     *,
     in_axes: Any = 0,
@@ -36,7 +40,44 @@ def pmap2(
     state_in_axes: Any = None,
     state_out_axes: Any = None,
     unexpected_out_state_mapping: Policy = "auto",
-) -> Any:
+) -> StatefulMapping[P, R]: ...
+
+
+@overload
+def pmap2(
+    fn: None = None,
+    axis_name: Any = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    static_broadcasted_argnums: int | tuple[int, ...] = (),
+    devices: Any = None,
+    backend: str | None = None,
+    axis_size: int | None = None,
+    donate_argnums: int | tuple[int, ...] = (),
+    global_arg_shapes: Any = None,
+    state_in_axes: Any = None,
+    state_out_axes: Any = None,
+    unexpected_out_state_mapping: Policy = "auto",
+) -> Callable[[Callable[P, R]], StatefulMapping[P, R]]: ...
+
+
+def pmap2(
+    fn: Callable[P, R] | None = None,
+    axis_name: Any = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    static_broadcasted_argnums: int | tuple[int, ...] = (),
+    devices: Any = None,
+    backend: str | None = None,
+    axis_size: int | None = None,
+    donate_argnums: int | tuple[int, ...] = (),
+    global_arg_shapes: Any = None,
+    state_in_axes: Any = None,
+    state_out_axes: Any = None,
+    unexpected_out_state_mapping: Policy = "auto",
+) -> StatefulMapping[P, R] | Callable[..., StatefulMapping[..., Any]]:
     """Map ``fn`` over devices with ``jax.pmap``; States are handled as in :func:`vmap2`.
 
     Parameters

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, overload
 
 from ._plan import MappingEngine, vmap_mapping_fn
 from ._state_axes import DeclaredStateAxes
 
 __all__ = ["vmap"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+@overload
 def vmap(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[P, R],
     *,
     in_axes: Any = 0,
     out_axes: Any = 0,
@@ -28,7 +32,34 @@ def vmap(
     spmd_axis_name: Any = None,
     in_states: Any = None,
     out_states: Any = None,
-) -> Any:
+) -> Callable[P, R]: ...
+
+
+@overload
+def vmap(
+    fn: None = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+    in_states: Any = None,
+    out_states: Any = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def vmap(
+    fn: Callable[P, R] | None = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+    in_states: Any = None,
+    out_states: Any = None,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Vectorise ``fn`` like ``jax.vmap``, with explicit declarations of batched States.
 
     Parameters
@@ -47,7 +78,8 @@ def vmap(
     Returns
     -------
     Callable
-        The mapped function. It accepts positional arguments only.
+        The mapped function, typed with ``fn``'s parameters and return type (like ``jax.vmap``: the
+        values carry the extra batch axis). It accepts positional arguments only.
 
     Raises
     ------
@@ -96,8 +128,9 @@ def vmap(
     )
 
     @functools.wraps(fn)
-    def mapped(*args: Any, **kwargs: Any) -> Any:
-        return engine(*args, **kwargs)
+    def mapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        result: R = engine(*args, **kwargs)
+        return result
 
     mapped.engine = engine  # type: ignore[attr-defined]
     return mapped

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
 
@@ -21,8 +21,11 @@ from ._state_axes import FilterStateAxes
 
 __all__ = ["StatefulMapping", "vmap2"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-class StatefulMapping:
+
+class StatefulMapping(Generic[P, R]):
     """A state-aware mapping of a function; the object ``vmap2`` and ``pmap2`` return.
 
     Parameters
@@ -76,7 +79,7 @@ class StatefulMapping:
 
     def __init__(
         self,
-        fun: Callable[..., Any],
+        fun: Callable[P, R],
         in_axes: Any = 0,
         out_axes: Any = 0,
         state_in_axes: Any = None,
@@ -124,9 +127,10 @@ class StatefulMapping:
         self.static_argnames = self.engine.static_argnames
         functools.update_wrapper(self, fun, updated=())
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the mapped function; batched State writes are committed afterwards."""
-        return self.engine(*args, **kwargs)
+        result: R = self.engine(*args, **kwargs)
+        return result
 
     def clear_cache(self) -> None:
         """Forget what earlier calls learned (the next call starts tracing from scratch)."""
@@ -145,8 +149,9 @@ def _axes_dict(spec: Any) -> dict[Any, Any]:
     return {0: spec}
 
 
+@overload
 def vmap2(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[P, R],
     *,
     in_axes: Any = 0,
     out_axes: Any = 0,
@@ -156,7 +161,36 @@ def vmap2(
     state_in_axes: Any = None,
     state_out_axes: Any = None,
     unexpected_out_state_mapping: Policy = "auto",
-) -> Any:
+) -> StatefulMapping[P, R]: ...
+
+
+@overload
+def vmap2(
+    fn: None = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+    state_in_axes: Any = None,
+    state_out_axes: Any = None,
+    unexpected_out_state_mapping: Policy = "auto",
+) -> Callable[[Callable[P, R]], StatefulMapping[P, R]]: ...
+
+
+def vmap2(
+    fn: Callable[P, R] | None = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+    state_in_axes: Any = None,
+    state_out_axes: Any = None,
+    unexpected_out_state_mapping: Policy = "auto",
+) -> StatefulMapping[P, R] | Callable[..., StatefulMapping[..., Any]]:
     """Vectorise ``fn`` over a batch axis; States are selected with filters (the recommended vmap).
 
     Parameters
