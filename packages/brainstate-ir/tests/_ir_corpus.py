@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from brainstate_ir._compat import ClosedJaxpr, Literal
+from brainstate_ir._compat import ClosedJaxpr, Literal, scan_num_consts_carry
 
 
 def mlp_step(params: dict[str, jax.Array], x: jax.Array, labels: jax.Array) -> Any:
@@ -160,7 +160,7 @@ def _eval(jaxpr: Any, consts: list[Any], args: list[Any]) -> list[Any]:
                 carry = _eval(bj.jaxpr, bj.consts, [*bc, *carry])
             outs = carry
         elif name == "scan":
-            nc, ncar, body = p["num_consts"], p["num_carry"], p["jaxpr"]
+            (nc, ncar), body = scan_num_consts_carry(p), p["jaxpr"]
             consts_, carry, xs = vals[:nc], vals[nc : nc + ncar], vals[nc + ncar :]
             ys = []
             steps = range(p["length"] - 1, -1, -1) if p["reverse"] else range(p["length"])

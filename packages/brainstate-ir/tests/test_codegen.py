@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from _ir_corpus import CORPUS, assert_same_outputs, evaluate, traced
-from brainstate_ir._compat import ClosedJaxpr, Primitive, jaxpr_as_fun
+from brainstate_ir._compat import ClosedJaxpr, Primitive, jaxpr_and_consts, jaxpr_as_fun
 from brainstate_ir.codegen import (
     UnsupportedPrimitiveError,
     fn_to_python_code,
@@ -213,9 +213,12 @@ def test_consts_of_closed_jaxpr_are_embedded_and_open_constvars_are_parameters()
     source = jaxpr_to_python_code(closed)
     assert "np.frombuffer(bytes.fromhex(" in source  # 40 elements: exact bytes
     assert float(compile_source(source)(3)) == float(table[3] * 2.0)
-    if closed.jaxpr.constvars:  # older JAX versions hoist the array into a constvar
-        open_source = jaxpr_to_python_code(closed.jaxpr, "g")
-        assert float(compile_source(open_source, "g")(*closed.consts, 3)) == float(table[3] * 2.0)
+    body, consts = jaxpr_and_consts(closed)
+    if body.constvars:  # older JAX versions hoist the array into a constvar
+        # The same program with its constvars left unbound: they become the leading parameters.
+        opened = eqns_to_jaxpr(body.eqns, body.invars, body.outvars, body.constvars)
+        open_source = jaxpr_to_python_code(opened, "g")
+        assert float(compile_source(open_source, "g")(*consts, 3)) == float(table[3] * 2.0)
 
 
 def test_open_jaxpr_constvars_become_leading_parameters() -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import brainstate_ir
 from _ir_corpus import traced
-from brainstate_ir._compat import ClosedJaxpr, Jaxpr
+from brainstate_ir._compat import ClosedJaxpr, Jaxpr, jaxpr_and_consts, jaxpr_as_fun
 from brainstate_ir.optimize import JaxprInterfaceError, optimize_jaxpr
 from brainstate_ir.optimize import _driver as driver
+from brainstate_ir.optimize._utils import count_eqns
+from brainstate_ir.processing import inline_jit
 
 # These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.
 JAX_LEAK_CHECKS = False
@@ -21,6 +26,27 @@ def test_returns_same_kind() -> None:
     assert isinstance(optimize_jaxpr(closed), ClosedJaxpr)
     assert optimize_jaxpr(closed).consts == closed.consts
     assert isinstance(optimize_jaxpr(closed.jaxpr), Jaxpr)
+
+
+def test_consts_of_a_closed_program_are_kept_by_every_tool() -> None:
+    table = np.linspace(-1.0, 1.0, 40, dtype=np.float32)  # large enough to stay a const, not a literal
+
+    def f(x: Any) -> Any:
+        row = jnp.asarray(table) * x
+        jnp.cos(row)  # dead
+        return jax.jit(jnp.sin)(row * 1.0 + 0.0) + jnp.sin(row)
+
+    closed = jax.make_jaxpr(f)(np.float32(0.5))
+    consts = jaxpr_and_consts(closed)[1]
+    assert len(consts) == 1
+    tools = {"optimize_jaxpr": optimize_jaxpr, "inline_jit": inline_jit, **driver.PASSES}
+    for name, tool in tools.items():
+        new = tool(closed)
+        new_consts = jaxpr_and_consts(new)[1]
+        assert len(new_consts) == 1 and new_consts[0] is consts[0], name
+        for x in (np.float32(0.5), 2.0, np.float32(-3.0)):
+            np.testing.assert_allclose(jaxpr_as_fun(new)(x)[0], f(x), rtol=1e-6, err_msg=name)
+    assert count_eqns(optimize_jaxpr(closed)) < count_eqns(closed)
 
 
 def test_exported_from_package_root() -> None:

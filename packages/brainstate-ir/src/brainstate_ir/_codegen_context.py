@@ -18,7 +18,7 @@ import numpy as np
 from brainstate_state import BrainStateError
 
 from ._codegen_interface import Interface
-from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
+from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, jaxpr_and_consts
 
 __all__ = ["CodegenContext", "PrimHandler", "UnsupportedPrimitiveError"]
 
@@ -156,17 +156,14 @@ class CodegenContext:
         structure; otherwise its parameters are the flat inputs and it returns the single output itself,
         or a tuple (always a tuple when ``always_tuple``).
         """
-        consts: list[Any] | None = None
-        if isinstance(program, ClosedJaxpr):
-            jaxpr, consts = program.jaxpr, list(program.consts)
-        else:
-            jaxpr = program
+        # The constvars bound to consts are module-level constants; those of an open jaxpr are parameters.
+        jaxpr, consts = jaxpr_and_consts(program)
         names = _names(interface.names if interface is not None else frozenset())
         env: dict[Var, str] = {}
         body: list[str] = []
-        if consts is not None:
-            env.update((v, self.constant(c)) for v, c in zip(jaxpr.constvars, consts, strict=True))
-        flat = list(jaxpr.invars) if consts is not None else [*jaxpr.constvars, *jaxpr.invars]
+        bound = list(jaxpr.constvars[: len(consts)])
+        env.update((v, self.constant(c)) for v, c in zip(bound, consts, strict=True))
+        flat = [*jaxpr.constvars[len(consts) :], *jaxpr.invars]
         if interface is None:
             header = ", ".join(env.setdefault(v, next(names)) for v in flat)
         else:  # the traced function's own parameters, unpacked into the flat inputs

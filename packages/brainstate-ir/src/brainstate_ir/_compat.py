@@ -1,14 +1,14 @@
 """The one place where brainstate reaches into JAX beyond its stable public API.
 
 Every other module of every brainstate package imports JAX internals from here, so a JAX release that
-moves a name breaks exactly one file. Supported range: jax 0.8.x to 0.10.x.
+moves a name breaks exactly one file. Supported range: jax 0.8.x to 0.11.x.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jax
 from jax.extend.core import (
@@ -112,7 +112,15 @@ def new_var(aval: object) -> Var:
 
 
 def scan_num_consts_carry(params: dict[str, object]) -> tuple[int, int]:
-    """``(num_consts, num_carry)`` of a scan equation's params."""
+    """``(num_consts, num_carry)`` of a scan equation's params.
+
+    The operands of a scan are its loop invariants (consts), then its carry, then its scanned inputs (xs).
+    Up to jax 0.10 the params count them in ``num_consts`` and ``num_carry``; from jax 0.11 on they hold
+    ``ft_in``, a flat tree of three groups (consts, carry, xs) whose sizes are the counts.
+    """
+    if "ft_in" in params:  # jax >= 0.11
+        consts, carry, _ = params["ft_in"].unpack()  # type: ignore[attr-defined]
+        return len(consts), len(carry)
     return int(params["num_consts"]), int(params["num_carry"])  # type: ignore[call-overload]
 
 
@@ -128,6 +136,57 @@ __all__ += [
     "new_var",
     "scan_num_consts_carry",
 ]
+
+
+# --- closed jaxprs: up to jax 0.10 a ClosedJaxpr wraps a Jaxpr and its consts; from jax 0.11 on the two
+# classes are one (ClosedJaxpr is an alias of Jaxpr, ``j.jaxpr is j``) and a jaxpr carries its consts,
+# bound to its ``constvars`` (which exist only when consts are bound: others are plain ``invars``) ---
+
+#: Whether this JAX release has a single jaxpr class that carries its consts (jax >= 0.11).
+JAXPR_CARRIES_CONSTS: bool = ClosedJaxpr is Jaxpr  # type: ignore[comparison-overlap]
+
+_JaxprT = TypeVar("_JaxprT", Jaxpr, ClosedJaxpr)
+
+
+def is_closed_jaxpr(jaxpr: object) -> bool:
+    """Whether ``jaxpr`` is a closed jaxpr (one that may carry consts).
+
+    A ``ClosedJaxpr`` up to jax 0.10; any jaxpr from jax 0.11 on, where every jaxpr carries its consts
+    (possibly none).
+    """
+    return isinstance(jaxpr, ClosedJaxpr)
+
+
+def jaxpr_and_consts(jaxpr: Jaxpr | ClosedJaxpr) -> tuple[Jaxpr, list[Any]]:
+    """``(body, consts)``: the jaxpr whose ``eqns``, ``constvars``, ``invars`` and ``outvars`` to read, and
+    the values bound to its constvars (``[]`` for an open jaxpr, whose constvars are then parameters).
+
+    ``jaxpr.jaxpr`` and ``jaxpr.consts`` of a ``ClosedJaxpr`` up to jax 0.10; the jaxpr itself and its
+    consts from jax 0.11 on.
+    """
+    if isinstance(jaxpr, ClosedJaxpr):
+        return jaxpr.jaxpr, list(jaxpr.consts)
+    return jaxpr, []
+
+
+def map_jaxpr(jaxpr: _JaxprT, fn: Callable[[Jaxpr], Jaxpr]) -> _JaxprT:
+    """``fn`` applied to the body of ``jaxpr`` (see :func:`jaxpr_and_consts`); the result keeps its consts.
+
+    ``fn`` must keep the body's inputs (constvars and invars, in order). A ``ClosedJaxpr`` gives a
+    ``ClosedJaxpr`` and a ``Jaxpr`` a ``Jaxpr`` up to jax 0.10; from jax 0.11 on the consts are bound
+    again to the result's leading inputs, whether or not ``fn`` kept them (``Jaxpr.replace`` does, a
+    ``Jaxpr(...)`` built anew does not).
+    """
+    if JAXPR_CARRIES_CONSTS:
+        body: Any = jaxpr  # one class: the jaxpr is its own body
+        consts = list(body.consts)
+        return cast(_JaxprT, ClosedJaxpr(fn(body), consts) if consts else fn(body))
+    if isinstance(jaxpr, ClosedJaxpr):
+        return ClosedJaxpr(fn(jaxpr.jaxpr), jaxpr.consts)
+    return fn(jaxpr)
+
+
+__all__ += ["JAXPR_CARRIES_CONSTS", "is_closed_jaxpr", "jaxpr_and_consts", "map_jaxpr"]
 
 try:  # public on jax >= 0.9
     from jax.extend.core import DebugInfo as _DebugInfo

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, scan_num_consts_carry
+from ._compat import (
+    ClosedJaxpr,
+    DropVar,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    Var,
+    jaxpr_and_consts,
+    scan_num_consts_carry,
+)
 from ._stateful import StatefulFunction
 
 __all__ = ["draw", "draw_dot_graph", "view_pydot"]
@@ -42,9 +51,8 @@ def _subjaxprs(eqn: JaxprEqn) -> list[tuple[str, Jaxpr]]:
     for key, value in eqn.params.items():
         items = value if isinstance(value, (tuple, list)) else (value,)
         for i, item in enumerate(items):
-            inner = item.jaxpr if isinstance(item, ClosedJaxpr) else item
-            if isinstance(inner, Jaxpr):
-                found.append((f"{key}[{i}]" if len(items) > 1 else key, inner))
+            if isinstance(item, (ClosedJaxpr, Jaxpr)):
+                found.append((f"{key}[{i}]" if len(items) > 1 else key, jaxpr_and_consts(item)[0]))
     return found
 
 
@@ -206,9 +214,9 @@ def draw_dot_graph(
     ['2.0', 'in 0', 'mul', 'out 0', 'sin']
     """
     pydot = _pydot()
-    jaxpr = closed_jaxpr.jaxpr if isinstance(closed_jaxpr, ClosedJaxpr) else closed_jaxpr
-    if not isinstance(jaxpr, Jaxpr):
+    if not isinstance(closed_jaxpr, (ClosedJaxpr, Jaxpr)):
         raise TypeError(f"draw_dot_graph expects a ClosedJaxpr or Jaxpr, got {type(closed_jaxpr).__name__}.")
+    jaxpr = jaxpr_and_consts(closed_jaxpr)[0]
     graph = pydot.Dot(graph_type="digraph", rankdir="TB")
     builder = _GraphBuilder(pydot, collapse_primitives, show_avals)
     producers = builder.add_inputs(

@@ -21,7 +21,9 @@ from ._compat import (
     Literal,
     Var,
     is_jit_primitive,
+    jaxpr_and_consts,
     make_debug_info,
+    map_jaxpr,
     new_var,
 )
 from .optimize._utils import map_subjaxprs
@@ -212,19 +214,17 @@ def _inline(jaxpr: Jaxpr, should_expand: Callable[[JaxprEqn], bool], memo: dict[
         if not (is_jit_primitive(eqn.primitive) and should_expand(eqn)):
             eqns.append(eqn)
             continue
-        body: ClosedJaxpr = eqn.params["jaxpr"]
+        body, body_consts = jaxpr_and_consts(eqn.params["jaxpr"])
         # Fresh variables for everything the body defines: one body may be inlined at several sites.
-        renamed: dict[Var, Atom] = dict(zip(body.jaxpr.invars, eqn.invars, strict=True))
-        renamed.update(
-            (v, Literal(c, v.aval)) for v, c in zip(body.jaxpr.constvars, body.consts, strict=True)
-        )
-        for inner in body.jaxpr.eqns:
-            new_outvars = [
+        renamed: dict[Var, Atom] = dict(zip(body.invars, eqn.invars, strict=True))
+        renamed.update((v, Literal(c, v.aval)) for v, c in zip(body.constvars, body_consts, strict=True))
+        for inner in body.eqns:
+            new_outvars: list[Any] = [
                 v if isinstance(v, DropVar) else renamed.setdefault(v, new_var(v.aval)) for v in inner.outvars
             ]
             new_invars = [renamed.get(a, a) if isinstance(a, Var) else a for a in inner.invars]
             eqns.append(inner.replace(invars=new_invars, outvars=new_outvars))
-        for outer, result in zip(eqn.outvars, body.jaxpr.outvars, strict=True):
+        for outer, result in zip(eqn.outvars, body.outvars, strict=True):
             if not isinstance(outer, DropVar):
                 env[outer] = renamed.get(result, result) if isinstance(result, Var) else result
     new_jaxpr: Jaxpr = jaxpr.replace(eqns=eqns, outvars=sub(jaxpr.outvars))
@@ -261,8 +261,6 @@ def inline_jit(jaxpr: J, should_expand: Callable[[JaxprEqn], bool] | None = None
     ['sin', 'mul']
     """
     predicate = should_expand if should_expand is not None else (lambda eqn: True)
-    if isinstance(jaxpr, ClosedJaxpr):
-        return ClosedJaxpr(_inline(jaxpr.jaxpr, predicate, {}), jaxpr.consts)
-    if isinstance(jaxpr, Jaxpr):
-        return _inline(jaxpr, predicate, {})
-    raise TypeError(f"inline_jit expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}.")
+    if not isinstance(jaxpr, (ClosedJaxpr, Jaxpr)):
+        raise TypeError(f"inline_jit expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}.")
+    return map_jaxpr(jaxpr, lambda body: _inline(body, predicate, {}))

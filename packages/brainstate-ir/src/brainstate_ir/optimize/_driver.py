@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from brainstate_state import BrainStateError
 
-from .._compat import ClosedJaxpr, Jaxpr
+from .._compat import ClosedJaxpr, Jaxpr, map_jaxpr
 from ._utils import J, count_eqns, same_type
 from .algebraic_simplification import algebraic_simplification
 from .common_subexpression_elimination import common_subexpression_elimination
@@ -123,14 +123,15 @@ def optimize_jaxpr(
     names = _resolve(optimizations)
     if max_iterations < 1:
         raise ValueError(f"optimize_jaxpr: max_iterations must be >= 1, got {max_iterations}.")
-    if isinstance(jaxpr, ClosedJaxpr):
-        inner = optimize_jaxpr(jaxpr.jaxpr, max_iterations, names, verbose)
-        return ClosedJaxpr(inner, jaxpr.consts)
-    if not isinstance(jaxpr, Jaxpr):
+    if not isinstance(jaxpr, (Jaxpr, ClosedJaxpr)):
         raise TypeError(
             f"optimize_jaxpr expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}. "
             "Use jax.make_jaxpr(fn)(*args) to get one."
         )
+    return map_jaxpr(jaxpr, lambda body: _optimize_body(body, max_iterations, names, verbose))
+
+
+def _optimize_body(jaxpr: Jaxpr, max_iterations: int, names: list[str], verbose: bool) -> Jaxpr:
     # The passes allocate many short-lived objects and no reference cycles: pausing the cyclic garbage
     # collector keeps the run time linear in the jaxpr size (its full collections grow with the heap).
     gc_was_enabled = gc.isenabled()

@@ -15,7 +15,17 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, is_extended_dtype
+from .._compat import (
+    ClosedJaxpr,
+    DropVar,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    Var,
+    is_extended_dtype,
+    jaxpr_and_consts,
+    map_jaxpr,
+)
 
 __all__ = [
     "Atom",
@@ -133,10 +143,8 @@ def subjaxprs(params: Mapping[str, Any]) -> list[Jaxpr]:
     for value in params.values():
         items = value if isinstance(value, (tuple, list)) else (value,)
         for item in items:
-            if isinstance(item, ClosedJaxpr):
-                found.append(item.jaxpr)
-            elif isinstance(item, Jaxpr):
-                found.append(item)
+            if isinstance(item, (ClosedJaxpr, Jaxpr)):
+                found.append(jaxpr_and_consts(item)[0])
     return found
 
 
@@ -149,16 +157,13 @@ def map_subjaxprs(eqn: JaxprEqn, fn: JaxprPass, memo: dict[int, Any]) -> JaxprEq
     """
 
     def rewrite(item: Any) -> Any:
-        if isinstance(item, (ClosedJaxpr, Jaxpr)):
-            key = id(item)
-            if key not in memo:
-                if isinstance(item, ClosedJaxpr):
-                    new_item: Any = ClosedJaxpr(fn(item.jaxpr), item.consts)
-                else:
-                    new_item = fn(item)
-                memo[key] = (item, new_item)
-            return memo[key][1]
-        return item
+        if not isinstance(item, (ClosedJaxpr, Jaxpr)):
+            return item
+        key = id(item)
+        if key not in memo:
+            sub: Any = item
+            memo[key] = (item, map_jaxpr(sub, fn))
+        return memo[key][1]
 
     new_params: dict[str, Any] = {}
     changed = False
@@ -216,7 +221,7 @@ def count_eqns(jaxpr: Jaxpr | ClosedJaxpr) -> int:
             total += sum(count(sub) for sub in subjaxprs(eqn.params))
         return total
 
-    return count(jaxpr.jaxpr if isinstance(jaxpr, ClosedJaxpr) else jaxpr)
+    return count(jaxpr_and_consts(jaxpr)[0])
 
 
 def is_dropvar(atom: Any) -> bool:
@@ -230,14 +235,12 @@ def run_pass(impl: Callable[[Jaxpr, dict[int, Any]], Jaxpr], jaxpr: J, name: str
     Checks the argument's type, starts a fresh memo for shared sub-jaxprs, and returns the same kind of
     object it was given (a ``ClosedJaxpr`` keeps its consts).
     """
-    if isinstance(jaxpr, ClosedJaxpr):
-        return ClosedJaxpr(impl(jaxpr.jaxpr, {}), jaxpr.consts)
-    if isinstance(jaxpr, Jaxpr):
-        return impl(jaxpr, {})
-    raise TypeError(
-        f"{name} expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}. "
-        "Use jax.make_jaxpr(fn)(*args) to get one."
-    )
+    if not isinstance(jaxpr, (ClosedJaxpr, Jaxpr)):
+        raise TypeError(
+            f"{name} expects a jax Jaxpr or ClosedJaxpr, got {type(jaxpr).__name__}. "
+            "Use jax.make_jaxpr(fn)(*args) to get one."
+        )
+    return map_jaxpr(jaxpr, lambda body: impl(body, {}))
 
 
 def same_type(a: Any, b: Any) -> bool:
