@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from ._compat import ClosedJaxpr, Jaxpr, Literal, has_host_effects, wait_for_host_callbacks
+from ._host_callbacks import TrampolinedEvaluator, host_callbacks, is_host_callback
 
 if TYPE_CHECKING:
     from ._program import TracedProgram
@@ -40,15 +41,20 @@ def _literal_key(value: Any) -> Hashable:
     return ("literal", array.dtype.str, array.shape, array.tobytes())
 
 
-def _param_key(value: Any, derivative_rule: bool) -> Hashable:
+def _param_key(value: Any, derivative_rule: bool, by_position: bool = False) -> Hashable:
     if isinstance(value, ClosedJaxpr):
-        return ("closed_jaxpr", _structure(value.jaxpr), tuple(_const_key(c) for c in value.consts))
+        return (
+            "closed_jaxpr",
+            _structure(value.jaxpr, by_position),
+            tuple(_const_key(c) for c in value.consts),
+        )
     if isinstance(value, Jaxpr):
-        return ("jaxpr", _structure(value))
+        return ("jaxpr", _structure(value, by_position))
     if isinstance(value, (tuple, list)):
-        return (type(value).__name__, tuple(_param_key(v, derivative_rule) for v in value))
+        return (type(value).__name__, tuple(_param_key(v, derivative_rule, by_position) for v in value))
     if isinstance(value, dict):
-        return ("dict", tuple(sorted((str(k), _param_key(v, derivative_rule)) for k, v in value.items())))
+        items = ((str(k), _param_key(v, derivative_rule, by_position)) for k, v in value.items())
+        return ("dict", tuple(sorted(items)))
     if isinstance(value, np.ndarray):
         return ("ndarray", value.dtype.str, value.shape, value.tobytes())
     if derivative_rule and callable(value):
@@ -73,7 +79,9 @@ def _const_key(value: Any) -> Hashable:
     return ("const", id(value))
 
 
-def _structure(jaxpr: Jaxpr) -> Hashable:
+def _structure(jaxpr: Jaxpr, by_position: bool = False) -> Hashable:
+    # ``by_position``: host callbacks enter as a marker (the executable looks them up per call), not by
+    # identity.
     numbers: dict[Any, int] = {}
 
     def ref(v: Any) -> Hashable:
@@ -90,7 +98,17 @@ def _structure(jaxpr: Jaxpr) -> Hashable:
     ]
     for eqn in jaxpr.eqns:
         rule = eqn.primitive.name in _DERIVATIVE_RULE_PRIMITIVES
-        params = tuple(sorted((k, _param_key(v, rule)) for k, v in eqn.params.items()))
+        params = tuple(
+            sorted(
+                (
+                    k,
+                    "host-callback"
+                    if by_position and is_host_callback(k, v)
+                    else _param_key(v, rule, by_position),
+                )
+                for k, v in eqn.params.items()
+            )
+        )
         ins = tuple(ref(v) for v in eqn.invars)
         outs = tuple((ref(v), v.aval) for v in eqn.outvars)
         parts.append((eqn.primitive, ins, params, outs, tuple(sorted(map(str, eqn.effects)))))
@@ -103,9 +121,29 @@ def jaxpr_key(closed: ClosedJaxpr) -> Hashable:
 
     Variable names, Python object identities of the jaxprs and the *values* of the top-level constants
     do not enter the key (the constants' abstract values do); equations, their parameters, the wiring,
-    literals and every abstract value do.
+    literals and every abstract value do. Host callbacks (``jax.debug.callback``...) enter by identity:
+    an executable built from one program calls that program's callbacks. (:class:`CompiledProgramCache`
+    evaluations key them by position instead: its shared executable calls the callbacks of the program
+    being run, so a fresh progress bar per call needs no new compile.)
     """
     return ("program", _structure(closed.jaxpr), tuple(_aval_of(c) for c in closed.consts))
+
+
+def _key_without_callbacks(closed: ClosedJaxpr) -> tuple[Hashable, tuple[Callable[..., Any], ...]] | None:
+    """``(key, callbacks)`` of a program with host callbacks, keyed without them; ``None`` if it has none.
+
+    Programs with equal keys differ at most in their host callbacks, listed in the order
+    :class:`~brainstate_ir._host_callbacks.TrampolinedEvaluator` numbers them.
+    """
+    callbacks = host_callbacks(closed.jaxpr)
+    if not callbacks:
+        return None
+    key = (
+        "program-with-callbacks",
+        _structure(closed.jaxpr, True),
+        tuple(_aval_of(c) for c in closed.consts),
+    )
+    return key, callbacks
 
 
 def _aval_of(value: Any) -> Hashable:
@@ -169,6 +207,11 @@ class CompiledProgramCache:
         consts = list(closed.consts)
         if any(isinstance(x, jax.core.Tracer) for x in (*consts, *flat_args)):
             return list(jax.core.eval_jaxpr(closed.jaxpr, consts, *flat_args))
+        callbacks: tuple[Callable[..., Any], ...] = ()
+        if closed.jaxpr.effects:  # host callbacks: one executable calls each call's own (trampolines)
+            keyed = _key_without_callbacks(closed)
+            if keyed is not None:
+                key, callbacks = keyed
         if key is None:
             key = jaxpr_key(closed)
         with self._lock:
@@ -185,10 +228,14 @@ class CompiledProgramCache:
             compiled = entry.compiled
             if compiled is None and entry.calls >= self.compile_after:
                 assert entry.jaxpr is not None
-                compiled = entry.compiled = _evaluator(entry.jaxpr)
+                compiled = entry.compiled = (
+                    TrampolinedEvaluator(entry.jaxpr) if callbacks else _evaluator(entry.jaxpr)
+                )
             effects = entry.effects
         if compiled is None:
             out = list(jax.core.eval_jaxpr(closed.jaxpr, consts, *flat_args))
+        elif callbacks:
+            out = compiled(closed, callbacks, consts, flat_args)
         else:
             out = list(compiled(consts, list(flat_args)))
         if effects:  # a host callback's error (a failed check) belongs to this call, on GPU too
