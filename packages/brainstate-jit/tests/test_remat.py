@@ -161,7 +161,7 @@ def test_remat_as_a_method_decorator():
     [
         ({"static_argnums": -1}, ValueError, "static_argnums must be non-negative, got -1"),
         ({"static_argnums": (0, -2)}, ValueError, "static_argnums must be non-negative, got -2"),
-        ({"static_argnums": "0"}, TypeError, "static_argnums must contain ints, got '0'"),
+        ({"static_argnums": "0"}, TypeError, "static_argnums must be an int or a sequence of ints, got '0'"),
         ({"prevent_cse": 1}, TypeError, "prevent_cse must be a bool, got int"),
         ({"policy": "dots"}, TypeError, "policy must be None or a jax.checkpoint_policies policy"),
     ],

@@ -134,7 +134,11 @@ class GradientTransform:
         if transform in (jax.jacrev, jax.jacfwd, jax.hessian):
             self.per_output = True
 
-        user = normalize_argnums(argnums) if argnums is not None else None
+        user = (
+            normalize_argnums(argnums, transform=_function_name(transform), function=self.name)
+            if argnums is not None
+            else None
+        )
         if user is None and self.grad_states is None:
             user = 0
         #: The user's argument numbers, or ``None`` when only States are differentiated.
@@ -158,7 +162,9 @@ class GradientTransform:
     # ------------------------------------------------------------------ checks
     def _check_call(self, program: TracedProgram, args: tuple[Any, ...]) -> None:
         if self.argnums is not None:
-            check_argnums_in_range(self.argnums, len(args), self.name)
+            check_argnums_in_range(
+                self.argnums, len(args), self.name, transform=_function_name(self.transform)
+            )
         if self.has_aux:
             out = program.out_shapes
             if not (isinstance(out, (tuple, list)) and len(out) == 2):

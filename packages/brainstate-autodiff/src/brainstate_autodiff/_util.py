@@ -7,6 +7,7 @@ Every gradient transform here differentiates a pure function ``(grad_state_value
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainstate_ir import normalize_argnums as _normalize
 from brainstate_state import State, describe_state, state_error_message
 from brainstate_state.containers import FlattedDict
 
@@ -32,11 +34,18 @@ HIDDEN_ARGS = 2
 
 
 def normalize_argnums(
-    argnums: Any, what: str = "argnums", allow_negative: bool = False
+    argnums: Any,
+    what: str = "argnums",
+    allow_negative: bool = False,
+    *,
+    transform: str = "grad",
+    function: str | None = None,
 ) -> int | tuple[int, ...]:
-    """Validate ``argnums``: an int or a sequence of ints, non-negative unless ``allow_negative``.
+    """Validate ``argnums`` with :func:`brainstate_ir.normalize_argnums` (no position named twice).
 
     Returns an int for an int and a tuple for a sequence (the distinction selects the return structure).
+    Raises ``TypeError`` for non-ints, ``ValueError`` for negative numbers unless ``allow_negative``, and
+    :class:`brainstate_ir.ArgnumsError` for a position named twice.
 
     Examples
     --------
@@ -44,28 +53,20 @@ def normalize_argnums(
     >>> normalize_argnums(1), normalize_argnums([0, 2])
     (1, (0, 2))
     """
-
-    def check(n: Any) -> int:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise ValueError(
-                f"{what} must be an int or a sequence of ints, got {n!r} of type {type(n).__name__}. "
-                f"How to fix: pass e.g. {what}=0 or {what}=(0, 1)."
-            )
-        if n < 0 and not allow_negative:
-            raise ValueError(
-                f"{what} must be non-negative, got {n}. brainstate differentiates a function with hidden "
-                "leading arguments, so negative positions are ambiguous. How to fix: count from the first "
-                "argument (0, 1, ...)."
-            )
-        return int(n)
-
-    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
-        return check(argnums)
-    if isinstance(argnums, (tuple, list)):
-        return tuple(check(n) for n in argnums)
-    raise ValueError(
-        f"{what} must be an int or a sequence of ints, got {argnums!r} of type {type(argnums).__name__}."
+    nums = _normalize(
+        argnums, transform=transform, what=what, function=function, allow_negative=allow_negative, unique=True
     )
+    return nums[0] if _is_int(argnums) else nums
+
+
+def _is_int(argnums: Any) -> bool:
+    if isinstance(argnums, bool):
+        return False
+    try:
+        operator.index(argnums)
+    except TypeError:
+        return False
+    return True
 
 
 def as_tuple(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -73,24 +74,24 @@ def as_tuple(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
     return (argnums,) if isinstance(argnums, int) else argnums
 
 
-def check_argnums_in_range(argnums: int | tuple[int, ...], num_args: int, name: str, offset: int = 0) -> None:
-    """Raise ``ValueError`` if an argument number (user numbering) exceeds the positional arguments."""
-    for n in as_tuple(argnums):
-        user_n = n - offset
-        if user_n >= num_args:
-            raise ValueError(
-                f"argnums contains {user_n}, but {name} was called with {num_args} positional argument(s). "
-                "How to fix: differentiate with respect to an existing positional argument, or pass the "
-                "argument positionally instead of by keyword."
-            )
+def check_argnums_in_range(
+    argnums: int | tuple[int, ...], num_args: int, name: str, offset: int = 0, *, transform: str = "grad"
+) -> None:
+    """Raise :class:`brainstate_ir.ArgnumsError` (a ``ValueError`` and a ``TypeError``, as ``jax.jacrev``
+    and ``jax.grad`` raise) if an argument number (user numbering) exceeds the positional arguments."""
+    user = tuple(n - offset for n in as_tuple(argnums))
+    _normalize(user, num_args, transform=transform, what="argnums", function=name)
 
 
-def resolve_argnums(argnums: Any, num_args: int, name: str) -> int | tuple[int, ...]:
+def resolve_argnums(
+    argnums: Any, num_args: int, name: str, *, transform: str = "vjp"
+) -> int | tuple[int, ...]:
     """Validate ``argnums`` for a call with ``num_args`` positional arguments, as ``jax.vjp``-style APIs do.
 
     Negative numbers count from the end and are returned as non-negative positions; an int stays an int
-    and a sequence becomes a tuple. Raises ``ValueError`` for a number outside ``[-num_args, num_args - 1]``
-    and for a position named twice (also through a negative alias).
+    and a sequence becomes a tuple. Raises :class:`brainstate_ir.ArgnumsError` (a ``ValueError`` and a
+    ``TypeError``) for a number outside ``[-num_args, num_args - 1]`` and for a position named twice (also
+    through a negative alias), and ``TypeError`` for non-ints.
 
     Examples
     --------
@@ -98,30 +99,16 @@ def resolve_argnums(argnums: Any, num_args: int, name: str) -> int | tuple[int, 
     >>> resolve_argnums(-1, 3, 'f'), resolve_argnums([0, -2], 3, 'f')
     (2, (0, 1))
     """
-    user = normalize_argnums(argnums, allow_negative=True)
-    resolved: list[int] = []
-    for n in as_tuple(user):
-        if not -num_args <= n < num_args:
-            valid = (
-                f"so argnums must be in [{-num_args}, {num_args - 1}]"
-                if num_args
-                else "so there is no argument to differentiate"
-            )
-            raise ValueError(
-                f"argnums {n} is out of range: {name} was called with {num_args} positional argument(s), "
-                f"{valid}. How to fix: differentiate with respect to an existing positional argument, or "
-                "pass the argument positionally instead of by keyword."
-            )
-        position = n + num_args if n < 0 else n
-        if position in resolved:
-            alias = [m for m in as_tuple(user) if m < 0 and m + num_args == position]
-            note = f" ({alias[0]} counts from the end)" if alias else ""
-            raise ValueError(
-                f"argnums {argnums!r} names positional argument {position} twice{note}. Each argument can be "
-                "differentiated once. How to fix: list every argument number once."
-            )
-        resolved.append(position)
-    return resolved[0] if isinstance(user, int) else tuple(resolved)
+    nums = _normalize(
+        argnums,
+        num_args,
+        transform=transform,
+        what="argnums",
+        function=name,
+        allow_negative=True,
+        unique=True,
+    )
+    return nums[0] if _is_int(argnums) else nums
 
 
 def check_grad_states_read(grad_states: GradStates, read: Sequence[State[Any]], name: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from brainstate_state import register_library_dir
 
+from ._argnums import ArgnumsError, normalize_argnums
 from ._arguments import SplitCall, StaticArgs, leaf_signature, resolve_static_args, split_call
 from ._call_cache import COMPILED_PROGRAMS, CompiledProgramCache, compiled_call, jaxpr_key, structure_id
 from ._program import TracedProgram
@@ -43,6 +44,7 @@ register_library_dir(__file__)
 __version__ = "0.6.0"
 
 __all__ = [
+    "ArgnumsError",
     "COMPILED_PROGRAMS",
     "CompiledProgramCache",
     "JaxprInterfaceError",
@@ -70,6 +72,7 @@ __all__ = [
     "jaxpr_to_python_code",
     "leaf_signature",
     "make_jaxpr",
+    "normalize_argnums",
     "optimize_jaxpr",
     "register_prim_handler",
     "resolve_static_args",

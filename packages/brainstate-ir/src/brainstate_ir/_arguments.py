@@ -19,6 +19,8 @@ import numpy as np
 
 from brainstate_state import State, state_error_message
 
+from ._argnums import ArgnumsError, normalize_argnums
+
 __all__ = [
     "SplitCall",
     "StaticArgs",
@@ -28,25 +30,6 @@ __all__ = [
     "resolve_static_args",
     "split_call",
 ]
-
-
-def normalize_argnums(argnums: int | Sequence[int] | None, what: str = "static_argnums") -> tuple[int, ...]:
-    """``argnums`` as a sorted tuple of non-negative ints; negative or non-int entries raise ``ValueError``."""
-    if argnums is None:
-        return ()
-    if isinstance(argnums, int):
-        argnums = (argnums,)
-    result = []
-    for n in argnums:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise ValueError(f"{what} must contain ints, got {n!r} of type {type(n).__name__}.")
-        if n < 0:
-            raise ValueError(
-                f"{what} must be non-negative, got {n}. brainstate transforms add hidden leading "
-                "arguments, so negative positions are ambiguous: count from the start instead."
-            )
-        result.append(int(n))
-    return tuple(sorted(set(result)))
 
 
 def normalize_argnames(argnames: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -82,9 +65,21 @@ def resolve_static_args(
     fun: Callable[..., Any],
     static_argnums: int | Sequence[int] | None,
     static_argnames: str | Sequence[str] | None,
+    *,
+    transform: str = "StatefulFunction",
 ) -> StaticArgs:
-    """Normalize and cross-complete static argument positions and names from ``fun``'s signature."""
-    nums = normalize_argnums(static_argnums)
+    """Normalize and cross-complete static argument positions and names from ``fun``'s signature.
+
+    ``transform`` names the caller in the messages of rejected ``static_argnums`` (see
+    :func:`normalize_argnums`).
+    """
+    nums = tuple(
+        sorted(
+            normalize_argnums(
+                static_argnums, transform=transform, what="static_argnums", function=function_name(fun)
+            )
+        )
+    )
     names = normalize_argnames(static_argnames)
     try:
         parameters = list(inspect.signature(fun).parameters.values())
@@ -220,7 +215,7 @@ def split_call(
                 n in static.optional or any(i == n and name in kwargs for i, name in static.names)
             ):
                 continue
-            raise ValueError(
+            raise ArgnumsError(
                 f"static_argnums contains {n}, but {fun_name} was called with only {len(args)} positional "
                 "argument(s). Pass that argument positionally, or use static_argnames."
             )

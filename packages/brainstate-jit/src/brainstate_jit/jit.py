@@ -83,8 +83,7 @@ class JittedFunction(Generic[P, R]):
     ) -> None:
         if not callable(fun):
             raise TypeError(f"jit: expected a callable (function or module), got {type(fun).__name__}.")
-        shift_argnums(static_argnums, 0, "static_argnums")  # validates
-        static = resolve_static_args(fun, static_argnums, static_argnames)
+        static = resolve_static_args(fun, static_argnums, static_argnames, transform="jit")
         user_static = static.argnums
         self.origin_fun = fun
         self.stateful_fun = StatefulFunction(

@@ -14,7 +14,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
 
-from brainstate_ir import StatefulFunction
+from brainstate_ir import StatefulFunction, normalize_argnums
 
 __all__ = ["RematFunction", "checkpoint", "remat"]
 
@@ -22,18 +22,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _static_positions(static_argnums: int | Sequence[int]) -> tuple[int, ...]:
-    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-    for n in nums:
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"checkpoint: static_argnums must contain ints, got {n!r}.")
-        if n < 0:
-            raise ValueError(
-                f"checkpoint: static_argnums must be non-negative, got {n}. The checkpointed program takes "
-                "the State values as a hidden leading argument, so negative positions are ambiguous; "
-                "count from the first argument instead."
-            )
-    return tuple(sorted(set(nums)))
+def _static_positions(
+    static_argnums: int | Sequence[int], fun: Callable[..., Any] | None = None
+) -> tuple[int, ...]:
+    name = None if fun is None else getattr(fun, "__qualname__", None) or type(fun).__name__
+    nums = normalize_argnums(static_argnums, transform="checkpoint", what="static_argnums", function=name)
+    return tuple(sorted(nums))
 
 
 class RematFunction(Generic[P, R]):
@@ -79,7 +73,7 @@ class RematFunction(Generic[P, R]):
         self.origin_fun = fun
         self.prevent_cse = prevent_cse
         self.policy = policy
-        self.static_argnums = _static_positions(static_argnums)
+        self.static_argnums = _static_positions(static_argnums, fun)
         self.stateful_fun = StatefulFunction(fun, static_argnums=self.static_argnums)
         if hasattr(fun, "__name__"):
             functools.update_wrapper(self, fun)
@@ -162,9 +156,11 @@ def checkpoint(
     Raises
     ------
     ValueError
-        For negative ``static_argnums``.
+        For negative ``static_argnums`` (a ``static_argnums`` beyond the call's positional arguments raises
+        ``brainstate_ir.ArgnumsError``, a ``ValueError``, when called).
     TypeError
-        For a non-callable ``fun`` or ``policy``, or a non-bool ``prevent_cse``.
+        For a non-callable ``fun`` or ``policy``, a non-bool ``prevent_cse``, or ``static_argnums`` that are
+        not ints.
 
     Examples
     --------
