@@ -17,9 +17,14 @@ import numpy as np
 
 from ._context import TRACE_CONTEXT
 from ._errors import TraceContextError, state_error_message
-from ._jax_compat import Tracer, current_jax_trace
+from ._jax_compat import current_jax_trace
 from ._source import SourceInfo, user_frame_info
 from ._trace import record_read, record_write
+from ._values import InvalidatedValue as InvalidatedValue
+from ._values import _is_quantity, _same_structure, _short_repr
+from ._values import _live_states as _live_states
+from ._values import contains_tracer as contains_tracer
+from ._values import invalidate_state_value as invalidate_state_value
 
 __all__ = [
     "FakeState",
@@ -36,61 +41,6 @@ __all__ = [
 
 T = TypeVar("T")
 _MISSING: Any = object()
-
-# Types that are certainly single pytree leaves: checking them avoids a tree flatten on every write.
-_LEAF_TYPES: tuple[type, ...] = (jax.Array, np.ndarray, np.generic, int, float, complex, bool)
-
-
-class InvalidatedValue:
-    """Placeholder stored in a State whose value was a tracer of a trace that has ended."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return "<invalidated: value was a tracer of a finished trace>"
-
-
-# When a test suite tracks States (brainstate_state.testing.track_states), the registry lives here.
-_live_states: list[Any] = [None]
-
-
-def invalidate_state_value(state: State[Any], reason: str) -> None:
-    """Make later reads of ``state`` raise :class:`TraceContextError` with ``reason`` (until it is rewritten)."""
-    state.__dict__["_value"] = InvalidatedValue(reason)
-
-
-def contains_tracer(value: Any) -> bool:
-    """Whether ``value`` is, or any leaf of the pytree ``value`` is, a JAX tracer (a value of a trace).
-
-    Examples
-    --------
-    >>> import jax, jax.numpy as jnp
-    >>> from brainstate_state import contains_tracer
-    >>> contains_tracer({'a': jnp.ones(2)})
-    False
-    >>> seen = []
-    >>> _ = jax.jit(lambda x: seen.append(contains_tracer([x])) or x)(1.0)
-    >>> seen
-    [True]
-    """
-    if isinstance(value, Tracer):
-        return True
-    if isinstance(value, _LEAF_TYPES):
-        return False
-    return any(isinstance(leaf, Tracer) for leaf in jax.tree.leaves(value))
-
-
-def _same_structure(old: Any, new: Any) -> tuple[bool, Any, Any]:
-    if old is None or type(old) is InvalidatedValue:
-        return True, None, None
-    if isinstance(old, _LEAF_TYPES) and isinstance(new, _LEAF_TYPES):
-        return True, None, None
-    old_def = jax.tree.structure(old)
-    new_def = jax.tree.structure(new)
-    return bool(old_def == new_def), old_def, new_def  # type: ignore[operator]
 
 
 class State(Generic[T]):
@@ -353,12 +303,6 @@ class State(Generic[T]):
     __hash__ = object.__hash__
 
 
-def _short_repr(x: Any) -> Any:
-    if hasattr(x, "shape") and hasattr(x, "dtype") and np.size(x) > 8:
-        return f"{np.dtype(x.dtype).name}{list(x.shape)}"
-    return x
-
-
 class ShortTermState(State[T]):
     """A state that is reset between episodes or trials: membrane potentials, synaptic currents."""
 
@@ -401,10 +345,6 @@ class HiddenState(ShortTermState[T]):
     def num_state(self) -> int:
         """The number of hidden variables this state holds (always 1)."""
         return 1
-
-
-def _is_quantity(value: Any) -> bool:
-    return hasattr(value, "mantissa") and hasattr(value, "shape") and hasattr(value, "dtype")
 
 
 class NonBatchState(ShortTermState[T]):
