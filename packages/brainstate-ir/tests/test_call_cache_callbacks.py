@@ -106,7 +106,7 @@ def test_callbacks_of_different_structure_do_not_share() -> None:
     def program(n_callbacks: int) -> Any:
         def f(x: jax.Array) -> jax.Array:
             for k in range(n_callbacks):
-                jax.debug.callback(lambda v, k=k: seen.append((n_callbacks, k)), x)
+                jax.debug.callback(lambda v, k=k: seen.append((n_callbacks, k)), x, ordered=True)
             return x + 1.0
 
         return jax.make_jaxpr(f)(1.0)
