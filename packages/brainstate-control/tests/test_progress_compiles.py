@@ -85,3 +85,29 @@ def test_dynamic_descriptions_come_from_each_call(bars: list[RecordingBar]) -> N
     assert len(compiles) <= 1
     assert [b.desc for b in bars] == ["warm-up c=4", "a c=4", "b c=4", "c c=4"]
     assert all(b.n == 4 and b.closed for b in bars)
+
+
+def test_a_failing_call_of_the_shared_executable_writes_nothing_and_the_next_call_runs(
+    bars: list[RecordingBar],
+) -> None:
+    from brainstate_jit import jit_error_if
+
+    total = bss.State(jnp.zeros(()), name="total")
+
+    def step(x: jax.Array) -> jax.Array:
+        jit_error_if(x < 0.0, "negative input {x}", x=x)
+        total.value = total.value + x
+        return total.value
+
+    good, bad = jnp.arange(4.0), jnp.array([1.0, -1.0, 1.0, 1.0])
+    for _ in range(2):  # first sighting op by op, then compiled
+        for_loop(step, good, pbar=ProgressBar(freq=2))
+    assert float(total.value) == 12.0
+    with pytest.raises(Exception, match="negative input"):
+        for_loop(step, bad, pbar=ProgressBar(freq=2))
+    assert float(total.value) == 12.0  # nothing written by the failing call
+    with count_compiles() as compiles:
+        for_loop(step, good, pbar=ProgressBar(freq=2, desc="after"))
+    assert compiles == []
+    assert float(total.value) == 18.0
+    assert (bars[-1].desc, bars[-1].n, bars[-1].closed) == ("after", 4, True)
