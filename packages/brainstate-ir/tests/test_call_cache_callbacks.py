@@ -56,7 +56,7 @@ def test_a_callback_inside_a_loop_body_runs_the_current_call_callback() -> None:
             jax.lax.cond(x > 1.0, lambda: jax.debug.callback(sink.append, x, ordered=True), lambda: None)
             return c + x, c
 
-        return jax.make_jaxpr(lambda xs: jax.lax.scan(body, 0.0, xs))(jnp.arange(4.0))
+        return jax.make_jaxpr(lambda xs: jax.lax.scan(body, jnp.zeros(()), xs))(jnp.arange(4.0))
 
     xs = jnp.arange(4.0)
 
@@ -86,7 +86,8 @@ def test_pure_and_io_callbacks_return_the_current_call_values() -> None:
 
         def f(x: jax.Array) -> jax.Array:
             shape = jax.ShapeDtypeStruct((), jnp.float32)
-            return jax.pure_callback(host, shape, x) + io_callback(host, shape, x, ordered=True)
+            out: jax.Array = jax.pure_callback(host, shape, x) + io_callback(host, shape, x, ordered=True)
+            return out
 
         return jax.make_jaxpr(f)(1.0)
 
@@ -143,7 +144,11 @@ def test_stateful_function_with_a_fresh_hook_per_call_compiles_once() -> None:
         for _ in range(4):
             log: list[float] = []
             logs.append(log)
-            StatefulFunction(make_step(lambda v, log=log: log.append(float(v))))(1.0)
+
+            def hook(v: Any, log: list[float] = log) -> None:
+                log.append(float(v))
+
+            StatefulFunction(make_step(hook))(1.0)
     assert len(compiles) <= 1
     assert logs == [[2.0], [3.0], [4.0], [5.0]]
     assert float(total.value) == 5.0
