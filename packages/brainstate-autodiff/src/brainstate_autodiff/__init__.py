@@ -11,11 +11,12 @@ from __future__ import annotations
 from brainstate_state import register_library_dir
 
 from ._forward import fwd_grad
-from ._grad import grad, vector_grad
+from ._grad import grad
 from ._hessian import hessian
 from ._jacobian import jacfwd, jacobian, jacrev
 from ._sofo import sofo_grad
 from ._transform import GradientTransform
+from ._vector_grad import vector_grad
 from ._vjp_jvp import jvp, vjp
 
 register_library_dir(__file__)

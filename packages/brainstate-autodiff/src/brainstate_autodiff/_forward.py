@@ -110,7 +110,7 @@ def forward_gradient(
     return wrapped
 
 
-class ForwardGradTransform(GradientTransform):
+class ForwardGradTransform(GradientTransform[..., Any]):
     """A :class:`GradientTransform` over :func:`forward_gradient` that draws a fresh key per call.
 
     Examples

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 import jax
 import jax.numpy as jnp
@@ -14,9 +14,143 @@ from ._transform import GradientTransform
 from ._units import unit_transform
 from ._util import as_tuple, with_args_replaced
 
-__all__ = ["grad", "vector_grad", "vector_grad_transform"]
+__all__ = ["grad", "vector_grad_transform"]
 
 StateLike = State[Any] | Sequence[Any] | dict[Any, Any]
+
+P = ParamSpec("P")
+#: The function's return type, its value (with ``has_aux``: the first element) and its auxiliary data.
+R = TypeVar("R")
+V = TypeVar("V")
+A = TypeVar("A")
+
+
+@overload
+def grad(
+    fun: Callable[P, tuple[V, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[True],
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> GradientTransform[P, tuple[Any, V, A]]: ...
+
+
+@overload
+def grad(
+    fun: Callable[P, tuple[Any, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[False] = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> GradientTransform[P, tuple[Any, A]]: ...
+
+
+@overload
+def grad(
+    fun: Callable[P, R],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    *,
+    has_aux: Literal[False] | None = None,
+    return_value: Literal[True],
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> GradientTransform[P, tuple[Any, R]]: ...
+
+
+@overload
+def grad(
+    fun: Callable[P, Any],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    has_aux: bool | None = None,
+    return_value: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    *,
+    debug_nan: bool = False,
+) -> GradientTransform[P, Any]: ...
+
+
+@overload
+def grad(
+    fun: None = None,
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[True],
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> Callable[[Callable[P, tuple[V, A]]], GradientTransform[P, tuple[Any, V, A]]]: ...
+
+
+@overload
+def grad(
+    fun: None = None,
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[False] = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> Callable[[Callable[P, tuple[Any, A]]], GradientTransform[P, tuple[Any, A]]]: ...
+
+
+@overload
+def grad(
+    fun: None = None,
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    *,
+    has_aux: Literal[False] | None = None,
+    return_value: Literal[True],
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> Callable[[Callable[P, R]], GradientTransform[P, tuple[Any, R]]]: ...
+
+
+@overload
+def grad(
+    fun: None = None,
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    has_aux: bool | None = None,
+    return_value: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    *,
+    debug_nan: bool = False,
+) -> Callable[[Callable[P, Any]], GradientTransform[P, Any]]: ...
 
 
 def grad(
@@ -30,7 +164,7 @@ def grad(
     unit_aware: bool = False,
     check_states: bool = True,
     **kwargs: Any,
-) -> Any:
+) -> GradientTransform[..., Any] | Callable[..., GradientTransform[..., Any]]:
     """Gradient of a scalar function with respect to States and/or positional arguments.
 
     Parameters
@@ -81,7 +215,7 @@ def grad(
     """
     if fun is None:
 
-        def decorator(f: Callable[..., Any]) -> Any:
+        def decorator(f: Callable[..., Any]) -> GradientTransform[..., Any]:
             return grad(
                 f,
                 grad_states,
@@ -139,49 +273,3 @@ def vector_grad_transform(
         return (grads, aux) if has_aux else grads
 
     return wrapped
-
-
-def vector_grad(
-    func: Callable[..., Any] | None = None,
-    grad_states: StateLike | None = None,
-    argnums: int | Sequence[int] | None = None,
-    return_value: bool = False,
-    has_aux: bool | None = None,
-    unit_aware: bool = False,
-    check_states: bool = True,
-    **kwargs: Any,
-) -> Any:
-    """Gradient of a vector-valued function, i.e. the VJP with an implicit all-ones cotangent.
-
-    Same arguments and return structures as :func:`grad`; the function may return any array (or pytree
-    of arrays), and the result is the gradient of the sum of its elements. Implemented with JAX alone
-    (``unit_aware=True`` uses ``brainunit.autograd.vector_grad``).
-
-    Examples
-    --------
-    >>> from brainstate_autodiff import vector_grad
-    >>> import jax.numpy as jnp
-    >>> import brainstate_state as bss
-    >>> w = bss.ParamState(jnp.array([1.0, 2.0, 3.0]))
-    >>> vector_grad(lambda x: w.value * x, w, return_value=True)(jnp.array([2.0, 2.0, 2.0]))
-    (Array([2., 2., 2.], dtype=float32), Array([2., 4., 6.], dtype=float32))
-    """
-    if func is None:
-
-        def decorator(f: Callable[..., Any]) -> Any:
-            return vector_grad(
-                f, grad_states, argnums, return_value, has_aux, unit_aware, check_states, **kwargs
-            )
-
-        return decorator
-    transform = unit_transform("vector_grad") if unit_aware else vector_grad_transform
-    return GradientTransform(
-        func,
-        transform,
-        grad_states=grad_states,
-        argnums=argnums,
-        return_value=return_value,
-        has_aux=bool(has_aux),
-        check_states=check_states,
-        **kwargs,
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 import jax
 
@@ -16,8 +16,14 @@ __all__ = ["hessian"]
 
 StateLike = State[Any] | Sequence[Any] | dict[Any, Any]
 
+P = ParamSpec("P")
+#: The function's return type, its value (with ``has_aux``: the first element) and its auxiliary data.
+R = TypeVar("R")
+V = TypeVar("V")
+A = TypeVar("A")
 
-class HessianTransform(JacobianTransform):
+
+class HessianTransform(JacobianTransform[P, R]):
     """A :class:`GradientTransform` for Hessians: the blocks are nested in the structure of ``grad_states``.
 
     For ``grad_states=[a, b]`` the result is ``[[Haa, Hab], [Hba, Hbb]]``; for a dict
@@ -39,6 +45,66 @@ class HessianTransform(JacobianTransform):
         return self.grad_states.rebuild([self.grad_states.rebuild(row) for row in raw])
 
 
+@overload
+def hessian(
+    func: Callable[P, tuple[V, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[True],
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> HessianTransform[P, tuple[Any, V, A]]: ...
+
+
+@overload
+def hessian(
+    func: Callable[P, tuple[Any, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[False] = False,
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> HessianTransform[P, tuple[Any, A]]: ...
+
+
+@overload
+def hessian(
+    func: Callable[P, R],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[False] | None = None,
+    return_value: Literal[True],
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> HessianTransform[P, tuple[Any, R]]: ...
+
+
+@overload
+def hessian(
+    func: Callable[P, Any],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    return_value: bool = False,
+    holomorphic: bool = False,
+    has_aux: bool | None = None,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    *,
+    debug_nan: bool = False,
+) -> HessianTransform[P, Any]: ...
+
+
 def hessian(
     func: Callable[..., Any],
     grad_states: StateLike | None = None,
@@ -49,7 +115,7 @@ def hessian(
     unit_aware: bool = False,
     check_states: bool = True,
     **kwargs: Any,
-) -> HessianTransform:
+) -> HessianTransform[..., Any]:
     """Dense Hessian with respect to States (nested block structure) or positional arguments.
 
     With ``grad_states`` the blocks are nested in the structure of ``grad_states`` (``[[Haa, Hab],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 import jax
 
@@ -16,8 +16,14 @@ __all__ = ["jacfwd", "jacobian", "jacrev"]
 
 StateLike = State[Any] | Sequence[Any] | dict[Any, Any]
 
+P = ParamSpec("P")
+#: The function's return type, its value (with ``has_aux``: the first element) and its auxiliary data.
+R = TypeVar("R")
+V = TypeVar("V")
+A = TypeVar("A")
 
-class JacobianTransform(GradientTransform):
+
+class JacobianTransform(GradientTransform[P, R]):
     """A :class:`GradientTransform` whose result has the output's structure outside the inputs'.
 
     For an output pytree ``O`` the result is ``O`` of (gradient structure), as in ``jax.jacrev``.
@@ -37,6 +43,70 @@ class JacobianTransform(GradientTransform):
     per_output = True
 
 
+@overload
+def jacrev(
+    fun: Callable[P, tuple[V, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[True],
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, tuple[Any, V, A]]: ...
+
+
+@overload
+def jacrev(
+    fun: Callable[P, tuple[Any, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[False] = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, tuple[Any, A]]: ...
+
+
+@overload
+def jacrev(
+    fun: Callable[P, R],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[False] | None = None,
+    return_value: Literal[True],
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, tuple[Any, R]]: ...
+
+
+@overload
+def jacrev(
+    fun: Callable[P, Any],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    has_aux: bool | None = None,
+    return_value: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    *,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, Any]: ...
+
+
 def jacrev(
     fun: Callable[..., Any],
     grad_states: StateLike | None = None,
@@ -48,7 +118,7 @@ def jacrev(
     unit_aware: bool = False,
     check_states: bool = True,
     **kwargs: Any,
-) -> JacobianTransform:
+) -> JacobianTransform[..., Any]:
     """Reverse-mode Jacobian with respect to States and/or positional arguments.
 
     Arguments and return structures as :func:`grad`; the function may return any pytree of arrays, and
@@ -82,6 +152,66 @@ def jacrev(
 jacobian = jacrev
 
 
+@overload
+def jacfwd(
+    func: Callable[P, tuple[V, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[True],
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, tuple[Any, V, A]]: ...
+
+
+@overload
+def jacfwd(
+    func: Callable[P, tuple[Any, A]],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[True],
+    return_value: Literal[False] = False,
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, tuple[Any, A]]: ...
+
+
+@overload
+def jacfwd(
+    func: Callable[P, R],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    *,
+    has_aux: Literal[False] | None = None,
+    return_value: Literal[True],
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, tuple[Any, R]]: ...
+
+
+@overload
+def jacfwd(
+    func: Callable[P, Any],
+    grad_states: StateLike | None = None,
+    argnums: int | Sequence[int] | None = None,
+    has_aux: bool | None = None,
+    return_value: bool = False,
+    holomorphic: bool = False,
+    unit_aware: bool = False,
+    check_states: bool = True,
+    *,
+    debug_nan: bool = False,
+) -> JacobianTransform[P, Any]: ...
+
+
 def jacfwd(
     func: Callable[..., Any],
     grad_states: StateLike | None = None,
@@ -92,7 +222,7 @@ def jacfwd(
     unit_aware: bool = False,
     check_states: bool = True,
     **kwargs: Any,
-) -> JacobianTransform:
+) -> JacobianTransform[..., Any]:
     """Forward-mode Jacobian with respect to States and/or positional arguments.
 
     Same results as :func:`jacrev`, computed with ``jax.jacfwd`` (cheaper for few inputs, many outputs).

@@ -135,7 +135,7 @@ def sofo_transform(
     return wrapped
 
 
-class SofoTransform(GradientTransform):
+class SofoTransform(GradientTransform[..., Any]):
     """A :class:`GradientTransform` over :func:`sofo_transform` that draws a fresh key per call.
 
     Examples

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +35,9 @@ from ._units import is_quantity
 from ._util import HIDDEN_ARGS, GradStates, check_argnums_in_range, normalize_argnums
 
 __all__ = ["GradientTransform"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Carry(NamedTuple):
@@ -49,7 +52,7 @@ def _function_name(fun: Callable[..., Any]) -> str:
     return str(getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or type(fun).__name__)
 
 
-class GradientTransform:
+class GradientTransform(Generic[P, R]):
     """Apply a JAX differentiation transform to a function that reads and writes States.
 
     Parameters
@@ -105,8 +108,8 @@ class GradientTransform:
     per_output: bool = False
 
     def __init__(
-        self,
-        target: Callable[..., Any],
+        self: GradientTransform[P, Any],
+        target: Callable[P, Any],
         transform: Callable[..., Callable[..., Any]],
         grad_states: State[Any] | Sequence[Any] | dict[Any, Any] | None = None,
         argnums: int | Sequence[int] | None = None,
@@ -231,7 +234,7 @@ class GradientTransform:
         return pure
 
     # ------------------------------------------------------------------ call
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Differentiate the target at ``args``; commit the States it wrote; return the gradients."""
         program = self.stateful_target.get_program(*args, **kwargs)
         self._check_call(program, args)
@@ -264,7 +267,8 @@ class GradientTransform:
             )
         for state, value in zip(program.write_states, carry.state_values, strict=True):
             state.value = value
-        return self._assemble(raw, carry)
+        result: R = self._assemble(raw, carry)
+        return result
 
     @staticmethod
     def _is_eager(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
