@@ -26,7 +26,7 @@ SNIPPET = textwrap.dedent(
     import jax.numpy as jnp
 
     import brainstate_state as bss
-    from brainstate_autodiff import grad, hessian, jacfwd, jacobian, jacrev, vector_grad
+    from brainstate_autodiff import GradientTransform, grad, hessian, jacfwd, jacobian, jacrev, vector_grad
 
 
     def loss(w: jax.Array, x: jax.Array) -> jax.Array:
@@ -57,6 +57,8 @@ SNIPPET = textwrap.dedent(
     reveal_type(jacfwd(loss, return_value=True)(w, x))  # R: tuple[Any, Array]
     reveal_type(hessian(loss, argnums=0))  # R: HessianTransform[[w: Array, x: Array], Any]
     reveal_type(hessian(loss_aux, has_aux=True, return_value=True)(w, x))  # R: tuple[Any, Array, dict[str, Array]]
+    reveal_type(GradientTransform(loss, jax.grad, argnums=0))  # R: GradientTransform[[w: Array, x: Array], Any]
+    reveal_type(GradientTransform(loss, jax.grad, argnums=0)(w, x))  # R: Any
     grad(loss)(w)  # E
     grad(loss)(w, "x")  # E
     grad(loss, argnums="0")  # E

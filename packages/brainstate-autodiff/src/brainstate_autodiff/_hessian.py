@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
 import jax
 
@@ -39,6 +39,12 @@ class HessianTransform(JacobianTransform[P, R]):
     >>> [[float(h[i][j]) for j in range(2)] for i in range(2)]
     [[4.0, 2.0], [2.0, 0.0]]
     """
+
+    if TYPE_CHECKING:  # built directly, the call's result is Any (as for GradientTransform)
+
+        def __init__(
+            self: HessianTransform[P, Any], target: Callable[P, Any], *args: Any, **kwargs: Any
+        ) -> None: ...
 
     def _structure_states(self, raw: Any) -> Any:
         assert self.grad_states is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
 import jax
 
@@ -41,6 +41,12 @@ class JacobianTransform(GradientTransform[P, R]):
     """
 
     per_output = True
+
+    if TYPE_CHECKING:  # built directly, the call's result is Any (as for GradientTransform)
+
+        def __init__(
+            self: JacobianTransform[P, Any], target: Callable[P, Any], *args: Any, **kwargs: Any
+        ) -> None: ...
 
 
 @overload
