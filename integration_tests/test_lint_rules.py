@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IR_COMPAT = "packages/brainstate-ir/src/brainstate_ir/_compat.py"
+IR_COMPAT = "packages/brainstate-ir/src/brainstate_ir/compat.py"
 STATE_COMPAT = "packages/brainstate-state/src/brainstate_state/_jax_compat.py"
 PROBE = "packages/brainstate-jit/src/brainstate_jit/_probe.py"
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from brainstate_ir._compat import ClosedJaxpr, Literal, scan_num_consts_carry
+from brainstate_ir.compat import ClosedJaxpr, Literal, scan_num_consts_carry
 
 
 def mlp_step(params: dict[str, jax.Array], x: jax.Array, labels: jax.Array) -> Any:

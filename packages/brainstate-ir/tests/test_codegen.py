@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from _ir_corpus import CORPUS, assert_same_outputs, evaluate, traced
-from brainstate_ir._compat import ClosedJaxpr, Primitive, jaxpr_and_consts, jaxpr_as_fun
 from brainstate_ir.codegen import (
     UnsupportedPrimitiveError,
     fn_to_python_code,
     jaxpr_to_python_code,
     register_prim_handler,
 )
+from brainstate_ir.compat import ClosedJaxpr, Primitive, jaxpr_and_consts, jaxpr_as_fun
 from brainstate_ir.optimize import optimize_jaxpr
 from brainstate_ir.processing import eqns_to_closed_jaxpr, eqns_to_jaxpr
 

@@ -1,4 +1,4 @@
-"""The JAX-version shims of ``brainstate_ir._compat`` that the IR tools read jaxprs through."""
+"""The JAX-version shims of ``brainstate_ir.compat`` that the IR tools read jaxprs through."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from brainstate_ir._compat import (
+from brainstate_ir.compat import (
     JAXPR_CARRIES_CONSTS,
     ClosedJaxpr,
     Jaxpr,

@@ -160,7 +160,7 @@ def test_duplicated_input_is_declared_once_and_feeds_each_use() -> None:
 
 
 def test_jaxpr_listing_the_same_input_twice_declares_it_once() -> None:
-    from brainstate_ir._compat import Jaxpr, make_debug_info
+    from brainstate_ir.compat import Jaxpr, make_debug_info
 
     inner = jax.make_jaxpr(lambda v: v * 2.0)(1.0).jaxpr
     (v,) = inner.invars

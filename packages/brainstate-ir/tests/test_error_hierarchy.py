@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from brainstate_ir._compat import Primitive
 from brainstate_ir.codegen import UnsupportedPrimitiveError, jaxpr_to_python_code
+from brainstate_ir.compat import Primitive
 from brainstate_ir.optimize import JaxprInterfaceError, optimize_jaxpr
 from brainstate_ir.optimize import _driver as driver
 from brainstate_ir.processing import JaxprValidationError, eqns_to_jaxpr

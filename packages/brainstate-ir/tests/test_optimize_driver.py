@@ -11,7 +11,7 @@ import pytest
 
 import brainstate_ir
 from _ir_corpus import traced
-from brainstate_ir._compat import ClosedJaxpr, Jaxpr, jaxpr_and_consts, jaxpr_as_fun
+from brainstate_ir.compat import ClosedJaxpr, Jaxpr, jaxpr_and_consts, jaxpr_as_fun
 from brainstate_ir.optimize import JaxprInterfaceError, optimize_jaxpr
 from brainstate_ir.optimize import _driver as driver
 from brainstate_ir.optimize._utils import count_eqns

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _ir_corpus import assert_same_outputs, evaluate
-from brainstate_ir._compat import check_jaxpr
+from brainstate_ir.compat import check_jaxpr
 from brainstate_ir.optimize import PASSES, optimize_jaxpr
 from brainstate_ir.optimize._utils import count_eqns
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from _ir_corpus import CORPUS, assert_same_outputs, evaluate, traced
-from brainstate_ir._compat import ClosedJaxpr, Jaxpr, Literal, check_jaxpr, jaxpr_as_fun
+from brainstate_ir.compat import ClosedJaxpr, Jaxpr, Literal, check_jaxpr, jaxpr_as_fun
 from brainstate_ir.optimize import (
     algebraic_simplification,
     common_subexpression_elimination,

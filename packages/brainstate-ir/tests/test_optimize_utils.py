@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_ir._compat import ClosedJaxpr, Jaxpr, JaxprEqn, Var, jaxpr_as_fun
+from brainstate_ir.compat import ClosedJaxpr, Jaxpr, JaxprEqn, Var, jaxpr_as_fun
 from brainstate_ir.optimize._utils import Atom, forward_substitution
 
 # These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.

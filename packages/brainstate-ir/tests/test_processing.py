@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from _ir_corpus import CORPUS, assert_same_outputs, evaluate, traced
-from brainstate_ir._compat import ClosedJaxpr, Jaxpr, check_jaxpr, jaxpr_as_fun, new_var
+from brainstate_ir.compat import ClosedJaxpr, Jaxpr, check_jaxpr, jaxpr_as_fun, new_var
 from brainstate_ir.processing import JaxprValidationError, eqns_to_closed_jaxpr, eqns_to_jaxpr, inline_jit
 
 # These tests evaluate jaxprs op by op; JAX's leak checker would make every op a traced call.

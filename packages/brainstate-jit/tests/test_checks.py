@@ -12,7 +12,7 @@ from jax.experimental import checkify as jax_checkify
 
 import brainstate_jit as bj
 import brainstate_state as bss
-from brainstate_ir import _compat
+from brainstate_ir import compat
 from brainstate_jit import RuntimeCheckError, check, check_error, checkify, jit, jit_error_if
 
 
@@ -26,7 +26,7 @@ def jax_jit(fun, **options):
 
     def call(*args, **kwargs):
         out = compiled(*args, **kwargs)
-        _compat.wait_for_host_callbacks()
+        compat.wait_for_host_callbacks()
         return out
 
     return call

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_ir import TracedProgram, _compat
+from brainstate_ir import TracedProgram, compat
 from brainstate_state import TRACE_CONTEXT, State, contains_tracer, state_error_message
 
 __all__ = [
@@ -37,12 +37,12 @@ __all__ = [
 
 def in_trace() -> bool:
     """Whether we run inside a brainstate trace or any non-eager JAX trace (jit, vmap, grad, ...)."""
-    return bool(TRACE_CONTEXT.stack) or not _compat.is_top_level_trace()
+    return bool(TRACE_CONTEXT.stack) or not compat.is_top_level_trace()
 
 
 def disable_jit_active() -> bool:
     """Whether ``jax.disable_jit()`` is in effect."""
-    return _compat.disable_jit_enabled()
+    return compat.disable_jit_enabled()
 
 
 def is_concrete(x: Any) -> bool:
@@ -143,7 +143,7 @@ def to_scalar_pred(pred: Any, what: str = "cond") -> Any:
     if not hasattr(pred, "dtype"):
         pred = np.asarray(pred)
     shape = tuple(np.shape(pred))
-    dtype = None if _compat.is_extended_dtype(pred.dtype) else np.dtype(pred.dtype)
+    dtype = None if compat.is_extended_dtype(pred.dtype) else np.dtype(pred.dtype)
     if shape != ():
         raise TypeError(
             f"{what}: the predicate must be a scalar, got an array of shape {shape}. Reduce it first "
@@ -194,7 +194,7 @@ def slice_spec(xs: Any) -> Any:
     """Abstract values of one slice ``x[i]`` of every leaf of ``xs`` (for tracing a loop body once)."""
 
     def one(x: Any) -> jax.ShapeDtypeStruct:
-        aval = _compat.shaped_abstractify(x)
+        aval = compat.shaped_abstractify(x)
         return jax.ShapeDtypeStruct(aval.shape[1:], aval.dtype, weak_type=aval.weak_type)
 
     return jax.tree.map(one, xs)
@@ -214,9 +214,9 @@ def promote_weak_carry(init: Any, out_shapes: Any) -> tuple[Any, bool]:
     changed = False
     promoted = []
     for leaf, out in zip(leaves, out_leaves, strict=True):
-        aval = _compat.shaped_abstractify(leaf)
+        aval = compat.shaped_abstractify(leaf)
         mismatch = tuple(aval.shape) != tuple(out.shape) or aval.dtype != out.dtype
-        if getattr(aval, "weak_type", False) and mismatch and not _compat.is_extended_dtype(out.dtype):
+        if getattr(aval, "weak_type", False) and mismatch and not compat.is_extended_dtype(out.dtype):
             leaf = jnp.asarray(leaf).astype(jnp.result_type(leaf, out.dtype))
             changed = True
         promoted.append(leaf)

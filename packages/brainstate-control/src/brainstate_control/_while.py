@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_ir import StatefulFunction, TracedProgram, _compat, register_prim_handler, unvmap
+from brainstate_ir import StatefulFunction, TracedProgram, compat, register_prim_handler, unvmap
 from brainstate_state import StateTraceStack, state_error_message
 
 from ._common import (
@@ -128,7 +128,7 @@ _REVERSE_MODE_MESSAGE = (
 
 def _forward_only(x: Any, message: str) -> Any:
     if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.inexact):
-        return _compat.no_reverse_mode(x, message)
+        return compat.no_reverse_mode(x, message)
     return x
 
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from ._compat import ClosedJaxpr, Jaxpr, Literal, has_host_effects, wait_for_host_callbacks
 from ._host_callbacks import TrampolinedEvaluator, host_callbacks, is_host_callback
+from .compat import ClosedJaxpr, Jaxpr, Literal, has_host_effects, wait_for_host_callbacks
 
 if TYPE_CHECKING:
     from ._program import TracedProgram

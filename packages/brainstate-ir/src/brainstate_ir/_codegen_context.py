@@ -18,7 +18,7 @@ import numpy as np
 from brainstate_state import BrainStateError
 
 from ._codegen_interface import Interface
-from ._compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, jaxpr_and_consts
+from .compat import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, jaxpr_and_consts
 
 __all__ = ["CodegenContext", "PrimHandler", "UnsupportedPrimitiveError"]
 

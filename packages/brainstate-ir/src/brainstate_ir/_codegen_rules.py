@@ -13,7 +13,7 @@ from typing import Any
 import jax
 
 from ._codegen_context import CodegenContext, PrimHandler, UnsupportedPrimitiveError
-from ._compat import JIT_PRIMITIVE_NAMES, JaxprEqn, scan_num_consts_carry
+from .compat import JIT_PRIMITIVE_NAMES, JaxprEqn, scan_num_consts_carry
 
 __all__ = ["BUILTIN_HANDLERS", "generic_lax_handler"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import jax
 
-from ._compat import ClosedJaxpr, Jaxpr, wait_for_host_callbacks
+from .compat import ClosedJaxpr, Jaxpr, wait_for_host_callbacks
 
 __all__ = ["TrampolinedEvaluator", "host_callbacks", "is_host_callback"]
 

@@ -19,7 +19,7 @@ import jax
 
 from brainstate_state import GraphWatch, State
 
-from ._compat import ClosedJaxpr
+from .compat import ClosedJaxpr
 
 __all__ = ["TracedProgram"]
 

@@ -28,7 +28,7 @@ from brainstate_state import (
     watch_nodes,
 )
 
-from . import _compat
+from . import compat
 from ._arguments import (
     SplitCall,
     function_name,
@@ -180,11 +180,11 @@ class StatefulFunction:
 
         def traced(*dynamic_leaves: Any) -> tuple[Any, list[Any]]:
             args, kwargs = call.rebuild(dynamic_leaves)
-            trace = _compat.current_trace()
-            source_info = _compat.current_source_info()
+            trace = compat.current_trace()
+            source_info = compat.current_source_info()
 
             def new_input(x: Any) -> Any:
-                return _compat.new_trace_input(trace, _compat.shaped_abstractify(x), source_info)
+                return compat.new_trace_input(trace, compat.shaped_abstractify(x), source_info)
 
             def new_arg(state: State[Any], outside: Any) -> Any:
                 if isinstance(outside, jax.Array):  # the common case: one array, no tree walk
@@ -225,7 +225,7 @@ class StatefulFunction:
         )
 
     # ------------------------------------------------------------------ one accessor per fact
-    def get_jaxpr(self, *args: Any, **kwargs: Any) -> _compat.ClosedJaxpr:
+    def get_jaxpr(self, *args: Any, **kwargs: Any) -> compat.ClosedJaxpr:
         """The program traced for these arguments."""
         return self.get_program(*args, **kwargs).jaxpr
 

@@ -23,7 +23,7 @@ import jax
 from ._codegen_context import CodegenContext, PrimHandler, UnsupportedPrimitiveError
 from ._codegen_interface import Interface, build_interface
 from ._codegen_rules import BUILTIN_HANDLERS, generic_lax_handler
-from ._compat import ClosedJaxpr, Jaxpr
+from .compat import ClosedJaxpr, Jaxpr
 
 __all__ = [
     "CodegenContext",

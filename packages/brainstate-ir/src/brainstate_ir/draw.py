@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._compat import (
+from ._stateful import StatefulFunction
+from .compat import (
     ClosedJaxpr,
     DropVar,
     Jaxpr,
@@ -20,7 +21,6 @@ from ._compat import (
     jaxpr_and_consts,
     scan_num_consts_carry,
 )
-from ._stateful import StatefulFunction
 
 __all__ = ["draw", "draw_dot_graph", "view_pydot"]
 

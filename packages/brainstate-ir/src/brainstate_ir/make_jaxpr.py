@@ -7,8 +7,8 @@ from typing import Any, Literal, overload
 
 from brainstate_state import State
 
-from ._compat import ClosedJaxpr
 from ._stateful import StatefulFunction
+from .compat import ClosedJaxpr
 
 __all__ = ["make_jaxpr"]
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from brainstate_state import BrainStateError
 
-from ._compat import (
+from .compat import (
     ClosedJaxpr,
     DropVar,
     Jaxpr,

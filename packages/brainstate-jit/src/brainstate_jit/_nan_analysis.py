@@ -15,7 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from brainstate_ir import TracedProgram, _compat
+from brainstate_ir import TracedProgram, compat
 from brainstate_state import describe_state, library_dirs
 
 __all__ = ["NanReport", "analyze_program", "has_nan_or_inf"]
@@ -40,7 +40,7 @@ def has_nan_or_inf(values: Sequence[Any]) -> bool:
     return any(sum(_bad_counts(v)) > 0 for v in values)
 
 
-def _nested(eqn: _compat.JaxprEqn, invals: list[Any]) -> tuple[Any, list[Any], list[Any]] | None:
+def _nested(eqn: compat.JaxprEqn, invals: list[Any]) -> tuple[Any, list[Any], list[Any]] | None:
     """``(jaxpr, consts, args)`` of the sub-program an equation runs on these inputs, if there is one."""
     if eqn.primitive.name == "cond":
         branches = eqn.params["branches"]
@@ -49,19 +49,19 @@ def _nested(eqn: _compat.JaxprEqn, invals: list[Any]) -> tuple[Any, list[Any], l
         return branch.jaxpr, list(branch.consts), invals[1:]
     for key in _NESTED_JAXPR_PARAMS:
         sub = eqn.params.get(key)
-        if isinstance(sub, _compat.ClosedJaxpr) and len(sub.jaxpr.invars) == len(invals):
+        if isinstance(sub, compat.ClosedJaxpr) and len(sub.jaxpr.invars) == len(invals):
             return sub.jaxpr, list(sub.consts), invals
-        if isinstance(sub, _compat.Jaxpr) and not sub.constvars and len(sub.invars) == len(invals):
+        if isinstance(sub, compat.Jaxpr) and not sub.constvars and len(sub.invars) == len(invals):
             return sub, [], invals
     return None
 
 
-def find_origin(jaxpr: _compat.Jaxpr, consts: Sequence[Any], args: Sequence[Any]) -> _compat.JaxprEqn | None:
+def find_origin(jaxpr: compat.Jaxpr, consts: Sequence[Any], args: Sequence[Any]) -> compat.JaxprEqn | None:
     """The innermost first equation whose outputs contain NaN/Inf while its inputs do not."""
     env: dict[Any, Any] = {}
 
     def read(atom: Any) -> Any:
-        return atom.val if isinstance(atom, _compat.Literal) else env[atom]
+        return atom.val if isinstance(atom, compat.Literal) else env[atom]
 
     for var, value in zip(jaxpr.constvars, consts, strict=True):
         env[var] = value
@@ -69,13 +69,13 @@ def find_origin(jaxpr: _compat.Jaxpr, consts: Sequence[Any], args: Sequence[Any]
         env[var] = value
     for eqn in jaxpr.eqns:
         invals = [read(v) for v in eqn.invars]
-        outvals = _compat.eval_eqn(eqn, invals)
+        outvals = compat.eval_eqn(eqn, invals)
         if has_nan_or_inf(outvals) and not has_nan_or_inf(invals):
             nested = _nested(eqn, invals)
             inner = find_origin(*nested) if nested is not None else None
             return inner if inner is not None else eqn
         for var, value in zip(eqn.outvars, outvals, strict=True):
-            if not isinstance(var, _compat.DropVar):
+            if not isinstance(var, compat.DropVar):
                 env[var] = value
     return None
 
@@ -132,7 +132,7 @@ def analyze_program(
         lines.append(f"  (in vmap lane {lane if len(lane) > 1 else lane[0]})")
     origin = find_origin(closed.jaxpr, closed.consts, inputs)
     if origin is not None:
-        location = _compat.eqn_user_location(origin, library_dirs())
+        location = compat.eqn_user_location(origin, library_dirs())
         lines.append(f"  Introduced by primitive : `{origin.primitive.name}`")
         if location is None:
             location = "unknown (the operation was not created by user code"

@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from brainstate_ir import TracedProgram, _compat, normalize_argnums
+from brainstate_ir import TracedProgram, compat, normalize_argnums
 from brainstate_state import GraphWatch, State
 
 __all__ = [
@@ -123,7 +123,7 @@ class Layouts:
             program.states,
             program.write_states,
             program.watch or ALWAYS_VALID,
-            _compat.has_host_effects(program.jaxpr),
+            compat.has_host_effects(program.jaxpr),
         )
 
     def clear(self) -> None:

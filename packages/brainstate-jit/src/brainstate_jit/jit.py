@@ -32,7 +32,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
 
-from brainstate_ir import StatefulFunction, TracedProgram, _compat, resolve_static_args
+from brainstate_ir import StatefulFunction, TracedProgram, compat, resolve_static_args
 from brainstate_state import TRACE_CONTEXT, InvalidatedValue, note_node_reads
 
 from ._binding import bind_weakly, unshift_self
@@ -179,17 +179,17 @@ class JittedFunction(Generic[P, R]):
         return plan
 
     # ------------------------------------------------------------------ calling
-    @_compat.api_boundary  # an error leaving the call shows the user's frames, not brainstate's or JAX's
+    @compat.api_boundary  # an error leaving the call shows the user's frames, not brainstate's or JAX's
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         # The fast path: a valid plan, no enclosing trace. JAX's C++ dispatch does the rest.
         plan = self._plan
-        if plan is not None and plan.watch.valid and not TRACE_CONTEXT.stack and _compat.is_eager():
+        if plan is not None and plan.watch.valid and not TRACE_CONTEXT.stack and compat.is_eager():
             try:
                 out, written_values = self.jitted_fun(
                     plan.layout_id, [s._value for s in plan.states], *args, **kwargs
                 )
                 if plan.host_effects:  # a failed check raises here, before any State is written
-                    _compat.wait_for_host_callbacks()
+                    compat.wait_for_host_callbacks()
             except PlanMismatch as mismatch:
                 retried: R = self._call(args, kwargs, self._plan_for(mismatch.program, mismatch.signature))
                 return retried
@@ -199,7 +199,7 @@ class JittedFunction(Generic[P, R]):
             for state, value in zip(plan.write_states, written_values):  # noqa: B905 - same length
                 state._value = value
             return out  # type: ignore[no-any-return]
-        if _compat.disable_jit_enabled():
+        if compat.disable_jit_enabled():
             return self.origin_fun(*args, **kwargs)
         result: R = self._call(args, kwargs, None)
         return result
@@ -208,7 +208,7 @@ class JittedFunction(Generic[P, R]):
         """The general path: first call, invalid plan, or inside an enclosing trace."""
         if plan is None:
             plan = self._current_plan(args, kwargs)
-        nested = bool(TRACE_CONTEXT.stack) or not _compat.is_top_level_trace()
+        nested = bool(TRACE_CONTEXT.stack) or not compat.is_top_level_trace()
         for _attempt in range(8):
             if nested:
                 note_node_reads(plan.watch)  # the enclosing trace reached these nodes too
@@ -218,7 +218,7 @@ class JittedFunction(Generic[P, R]):
             try:
                 out, written_values = self.jitted_fun(plan.layout_id, values, *args, **kwargs)
                 if plan.host_effects and not nested:
-                    _compat.wait_for_host_callbacks()
+                    compat.wait_for_host_callbacks()
             except PlanMismatch as mismatch:
                 plan = self._plan_for(mismatch.program, mismatch.signature)
                 continue

@@ -30,10 +30,10 @@ from brainstate_state import (
     State,
     StateTraceStack,
     catch_new_states,
+    current_jax_trace,
     invalidate_state_value,
     state_error_message,
 )
-from brainstate_state._jax_compat import current_jax_trace
 
 from ._axes import SizeRecord, arg_leaf_description, lane_leaf, leaf_axes, resolve_size
 from ._discovery import make_tap

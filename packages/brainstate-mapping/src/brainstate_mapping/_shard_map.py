@@ -23,7 +23,7 @@ from typing import Any
 import jax
 from jax.sharding import PartitionSpec
 
-from brainstate_ir import StatefulFunction, _compat
+from brainstate_ir import StatefulFunction, compat
 from brainstate_state import (
     BrainStateError,
     GraphWatch,
@@ -275,7 +275,7 @@ class _StatefulShardMap:
                 check_write(name, mesh, s, value, spec, declared, want, self.check_vma, self._out_declared(s))
             return out, written
 
-        mapped = _compat.shard_map(
+        mapped = compat.shard_map(
             pure,
             mesh,
             in_specs=(state_specs, [spec for spec, _ in arg_specs]),

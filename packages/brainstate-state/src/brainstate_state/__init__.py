@@ -19,6 +19,7 @@ from ._epoch import (
     watch_nodes,
 )
 from ._errors import BatchAxisError, BrainStateError, TraceContextError, describe_state, state_error_message
+from ._jax_compat import current_jax_trace
 from ._source import SourceInfo, library_dirs, register_library_dir, user_frame_info
 from ._state import (
     BatchState,
@@ -62,6 +63,7 @@ __all__ = [
     "bump_graph_epoch",
     "catch_new_states",
     "contains_tracer",
+    "current_jax_trace",
     "check_state_value_tree",
     "describe_state",
     "node_changed",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from brainstate_state import BrainStateError
 
-from .._compat import ClosedJaxpr, Jaxpr, map_jaxpr
+from ..compat import ClosedJaxpr, Jaxpr, map_jaxpr
 from ._utils import J, count_eqns, same_type
 from .algebraic_simplification import algebraic_simplification
 from .common_subexpression_elimination import common_subexpression_elimination

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .._compat import (
+from ..compat import (
     ClosedJaxpr,
     DropVar,
     Jaxpr,

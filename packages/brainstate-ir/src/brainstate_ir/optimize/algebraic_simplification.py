@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._compat import Jaxpr, JaxprEqn, Literal, Var
+from ..compat import Jaxpr, JaxprEqn, Literal, Var
 from ._utils import Atom, J, aval_of, forward_substitution, literal_value, run_pass, same_type
 
 __all__ = ["algebraic_simplification"]

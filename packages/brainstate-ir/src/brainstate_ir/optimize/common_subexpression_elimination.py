@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._compat import Jaxpr, JaxprEqn, Literal, Var
+from ..compat import Jaxpr, JaxprEqn, Literal, Var
 from ._utils import Atom, J, is_dropvar, is_pure, literal_value, map_subjaxprs, run_pass, substitute
 
 __all__ = ["common_subexpression_elimination"]

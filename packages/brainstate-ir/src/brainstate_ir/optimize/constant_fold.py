@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._compat import Jaxpr, JaxprEqn, Literal, Var
+from ..compat import Jaxpr, JaxprEqn, Literal, Var
 from ._utils import Atom, J, forward_substitution, is_pure, literal_value, run_pass, subjaxprs
 
 __all__ = ["DEFAULT_MAX_CONSTANT_SIZE", "constant_fold"]

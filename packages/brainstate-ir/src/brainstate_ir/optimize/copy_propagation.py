@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._compat import Jaxpr, JaxprEqn, Var
+from ..compat import Jaxpr, JaxprEqn, Var
 from ._utils import Atom, J, aval_of, forward_substitution, run_pass, same_type
 
 __all__ = ["copy_propagation"]

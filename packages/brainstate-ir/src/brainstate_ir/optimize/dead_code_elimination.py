@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._compat import Jaxpr, JaxprEqn, Var
+from ..compat import Jaxpr, JaxprEqn, Var
 from ._utils import IMPURE_PRIMITIVES, J, map_subjaxprs, run_pass
 
 __all__ = ["dead_code_elimination"]

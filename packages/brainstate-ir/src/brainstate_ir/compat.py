@@ -1,7 +1,14 @@
 """The one place where brainstate reaches into JAX beyond its stable public API.
 
-Every other module of every brainstate package imports JAX internals from here, so a JAX release that
-moves a name breaks exactly one file. Supported range: jax 0.8.x to 0.11.x.
+Every module of every brainstate package above ``brainstate_state`` imports JAX internals from here (a
+lint rule fails the build on ``jax._src``, ``jax.interpreters`` or deprecated ``jax.core`` names anywhere
+else), so a JAX release that moves a name breaks exactly one file. The functions paper over the
+differences between the supported JAX releases (0.10.x and 0.11.x): e.g. :func:`jaxpr_and_consts` and
+:func:`map_jaxpr` for jaxprs that carry their constants (0.11) or are wrapped in a ``ClosedJaxpr``
+(0.10), and :func:`scan_num_consts_carry` for both layouts of a scan's parameters.
+
+This module is public so that the upper layers and extensions can share it; its names follow JAX's
+internals and may change with them.
 """
 
 from __future__ import annotations
@@ -11,46 +18,62 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import jax
-from jax.extend.core import (
-    ClosedJaxpr,
-    Jaxpr,
-    JaxprEqn,
-    Literal,
-    Primitive,
-    Var,
-    jaxpr_as_fun,
-)
-
-try:  # public in jax.extend.core on jax >= 0.9
-    from jax.extend.core import DropVar, check_jaxpr, jaxprs_in_params, new_jaxpr_eqn
-except ImportError:  # jax < 0.9: jax.extend.core does not export these yet; same objects in jax._src.core
-    from jax._src.core import DropVar, check_jaxpr, jaxprs_in_params, new_jaxpr_eqn
-
 from jax._src import config as _config
 from jax._src import source_info_util as _source_info_util
 from jax._src.core import EvalTrace as _EvalTrace
 from jax._src.core import trace_ctx as _trace_ctx
 from jax.api_util import shaped_abstractify
+from jax.extend.core import (
+    ClosedJaxpr,
+    DropVar,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    Primitive,
+    Var,
+    check_jaxpr,
+    jaxpr_as_fun,
+    jaxprs_in_params,
+    new_jaxpr_eqn,
+)
 
 __all__ = [
+    "api_boundary",
+    "check_jaxpr",
+    "ClosedJaxpr",
+    "current_source_info",
     "current_trace",
     "disable_jit_enabled",
-    "is_eager",
-    "is_top_level_trace",
-    "current_source_info",
-    "new_trace_input",
-    "shaped_abstractify",
-    "ClosedJaxpr",
     "DropVar",
+    "eqn_user_location",
+    "eval_eqn",
+    "has_host_effects",
+    "is_closed_jaxpr",
+    "is_eager",
+    "is_extended_dtype",
+    "is_jit_primitive",
+    "is_top_level_trace",
     "Jaxpr",
-    "JaxprEqn",
-    "Literal",
-    "Primitive",
-    "Var",
-    "check_jaxpr",
+    "jaxpr_and_consts",
     "jaxpr_as_fun",
+    "JAXPR_CARRIES_CONSTS",
+    "JaxprEqn",
     "jaxprs_in_params",
+    "JIT_PRIMITIVE_NAMES",
+    "Literal",
+    "make_debug_info",
+    "map_jaxpr",
     "new_jaxpr_eqn",
+    "new_trace_input",
+    "new_var",
+    "no_reverse_mode",
+    "Primitive",
+    "scan_num_consts_carry",
+    "shaped_abstractify",
+    "shard_map",
+    "SHARD_MAP_CHECK_KW",
+    "Var",
+    "wait_for_host_callbacks",
 ]
 
 
@@ -129,15 +152,6 @@ def is_extended_dtype(dtype: object) -> bool:
     return dtype is not None and bool(jax.numpy.issubdtype(dtype, jax.dtypes.extended))  # type: ignore[arg-type]
 
 
-__all__ += [
-    "JIT_PRIMITIVE_NAMES",
-    "is_extended_dtype",
-    "is_jit_primitive",
-    "new_var",
-    "scan_num_consts_carry",
-]
-
-
 # --- closed jaxprs: up to jax 0.10 a ClosedJaxpr wraps a Jaxpr and its consts; from jax 0.11 on the two
 # classes are one (ClosedJaxpr is an alias of Jaxpr, ``j.jaxpr is j``) and a jaxpr carries its consts,
 # bound to its ``constvars`` (which exist only when consts are bound: others are plain ``invars``) ---
@@ -186,8 +200,6 @@ def map_jaxpr(jaxpr: _JaxprT, fn: Callable[[Jaxpr], Jaxpr]) -> _JaxprT:
     return fn(jaxpr)
 
 
-__all__ += ["JAXPR_CARRIES_CONSTS", "is_closed_jaxpr", "jaxpr_and_consts", "map_jaxpr"]
-
 try:  # public on jax >= 0.9
     from jax.extend.core import DebugInfo as _DebugInfo
 except ImportError:  # jax 0.8
@@ -202,9 +214,6 @@ def make_debug_info(name: str, num_inputs: int, num_outputs: int) -> Any:
         tuple(f"arg{i}" for i in range(num_inputs)),
         tuple(f"result{i}" for i in range(num_outputs)),
     )
-
-
-__all__ += ["make_debug_info"]
 
 
 # --- added by the brainstate-jit debug helper (debug_nan): eqn-by-eqn evaluation and source locations ---
@@ -258,9 +267,6 @@ def _frames_inside_trace(traceback: Any) -> Iterator[Any]:
             yield _source_info_util.raw_frame_to_frame(c, i)
 
 
-__all__ += ["eqn_user_location", "eval_eqn"]
-
-
 # --- shard_map (added by brainstate-mapping): `jax.shard_map(check_vma=...)` on new JAX, else the
 # experimental one with `check_rep=...` ---
 if hasattr(jax, "shard_map"):
@@ -277,9 +283,6 @@ def shard_map(f: Any, mesh: Any, in_specs: Any, out_specs: Any, check: bool = Tr
     return _shard_map_impl(
         f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, **{SHARD_MAP_CHECK_KW: check}
     )
-
-
-__all__ += ["SHARD_MAP_CHECK_KW", "shard_map"]
 
 
 # --- added by brainstate-control: an identity whose reverse-mode derivative is an error with a message ---
@@ -310,9 +313,6 @@ def no_reverse_mode(x: Any, message: str) -> Any:
     return _no_reverse_mode_p.bind(x, message=message)
 
 
-__all__ += ["no_reverse_mode"]
-
-
 # --- traceback filtering: a brainstate entry point is a boundary below which library frames are hidden ---
 from jax._src.traceback_util import api_boundary as _api_boundary  # noqa: E402
 
@@ -326,9 +326,6 @@ def api_boundary(fun: _F) -> _F:
     (every brainstate package registers its own); ``JAX_TRACEBACK_FILTERING=off`` shows them again.
     """
     return _api_boundary(fun)
-
-
-__all__ += ["api_boundary"]
 
 
 # --- host callbacks: their errors are raised by the call that ran them, on every backend ---
@@ -355,6 +352,3 @@ def wait_for_host_callbacks() -> None:
     except BaseException:
         _dispatch.runtime_tokens.clear()
         raise
-
-
-__all__ += ["has_host_effects", "wait_for_host_callbacks"]
