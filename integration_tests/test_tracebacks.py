@@ -107,3 +107,36 @@ def test_unfiltered_mode_shows_brainstate_frames(filtering: None) -> None:
         f()
     assert len(_library_frames(info.value.__traceback__)) >= 3
     assert traceback.extract_tb(info.value.__traceback__)[-1].lineno == line
+
+
+def _eager_calls() -> list[tuple[str, Callable[[], object], int]]:
+    """Eager (no outer jit) calls of each transform whose user function raises; with the raising line."""
+    w = ParamState(jnp.ones(3))
+
+    def body(x: jax.Array) -> jax.Array:
+        if w.value.shape == (3,):
+            raise UserBug("the user's step function failed")
+        return w.value.sum() * x
+
+    line = body.__code__.co_firstlineno + 2
+    xs = jnp.arange(3.0)
+    return [
+        ("for_loop", lambda: for_loop(body, xs), line),
+        ("scan", lambda: brainstate_control.scan(lambda c, x: (c, body(x)), 0.0, xs), line),
+        ("cond", lambda: brainstate_control.cond(True, body, body, 1.0), line),
+        ("while_loop", lambda: brainstate_control.while_loop(lambda c: c < 1.0, body, 0.0), line),
+        ("grad", lambda: grad(lambda: body(1.0), grad_states=w)(), line),
+        ("vmap", lambda: brainstate_mapping.vmap(body)(xs), line),
+        ("vmap2", lambda: brainstate_mapping.vmap2(body)(xs), line),
+    ]
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in _eager_calls()])
+def test_eager_transforms_hide_brainstate_frames(filtering: None, name: str) -> None:
+    (call, line) = next((c, ln) for n, c, ln in _eager_calls() if n == name)
+    for _ in range(2):  # the first call and a call that finds a cached executable
+        with pytest.raises(UserBug, match="step function failed") as info:
+            call()
+        assert _library_frames(info.value.__traceback__) == [], name
+        last = traceback.extract_tb(info.value.__traceback__)[-1]
+        assert (last.filename, last.lineno, last.name) == (USER_FILE, line, "body")

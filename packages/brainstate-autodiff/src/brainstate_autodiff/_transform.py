@@ -28,8 +28,8 @@ from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar
 import jax
 import jax.numpy as jnp
 
-from brainstate_ir import COMPILED_PROGRAMS, StatefulFunction, TracedProgram
-from brainstate_state import TRACE_CONTEXT, State, describe_state, state_error_message
+from brainstate_ir import COMPILED_PROGRAMS, StatefulFunction, TracedProgram, compat
+from brainstate_state import TRACE_CONTEXT, State, contains_tracer, describe_state, state_error_message
 
 from ._units import is_quantity
 from ._util import HIDDEN_ARGS, GradStates, check_argnums_in_range, normalize_argnums
@@ -234,6 +234,7 @@ class GradientTransform(Generic[P, R]):
         return pure
 
     # ------------------------------------------------------------------ call
+    @compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Differentiate the target at ``args``; commit the States it wrote; return the gradients."""
         program = self.stateful_target.get_program(*args, **kwargs)
@@ -254,7 +255,8 @@ class GradientTransform(Generic[P, R]):
         consts = list(program.jaxpr.consts)
         run = self._runner(program, positions, static)
         key = self._compiled_key(program, positions, static)
-        if key is not None and self._is_eager(args, kwargs) and not _holds_tracer(consts):
+        eager = not TRACE_CONTEXT.depth() and compat.is_eager()
+        if key is not None and eager and not contains_tracer((args, kwargs, consts)):
             # One executable per program structure and transform options, shared by every gradient object
             # (a fresh grad(...) per training step included) and every re-created State of the same shape.
             compiled = COMPILED_PROGRAMS.jitted(key, lambda: run)
@@ -269,12 +271,6 @@ class GradientTransform(Generic[P, R]):
             state.value = value
         result: R = self._assemble(raw, carry)
         return result
-
-    @staticmethod
-    def _is_eager(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        if TRACE_CONTEXT.depth() or jax.config.jax_disable_jit:  # type: ignore[attr-defined]
-            return False
-        return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs)))
 
     def _compiled_key(
         self, program: TracedProgram, positions: tuple[int, ...], static: dict[str, Any]
@@ -367,7 +363,3 @@ class GradientTransform(Generic[P, R]):
             return transformed(*ops, **kwargs)[0]  # the gradients, without the carry
 
         debug_nan_if(has_nan, gradients, *operands, phase="grad")
-
-
-def _holds_tracer(values: Sequence[Any]) -> bool:
-    return any(isinstance(v, jax.core.Tracer) for v in values)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from brainstate_ir import StatefulFunction
+from brainstate_ir import StatefulFunction, compat
 
 from ._common import (
     StateUnion,
@@ -91,6 +91,7 @@ def _checkpointed_inline(funs: tuple[Callable[..., Any]], static: tuple[Any, ...
     return carry, ys
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def checkpointed_scan(
     f: Callable[[Carry, Any], tuple[Carry, Y]],
     init: Carry,
@@ -165,6 +166,7 @@ def _checkpointed_for_inline(funs: tuple[Callable[..., Any]], static: tuple[Any,
     return _checkpointed_inline((_for_body(f),), static, None, xs)[1]
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def checkpointed_for_loop(
     f: Callable[..., Y],
     *xs: Any,

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_ir import StatefulFunction, TracedProgram
+from brainstate_ir import StatefulFunction, TracedProgram, compat
 
 from ._common import (
     StateUnion,
@@ -101,6 +101,7 @@ def _cond_inline(funs: tuple[Callable[..., Any], ...], static: None, pred: Any, 
     return _run_branches(index, [false_fun, true_fun], operands, "cond", ["false_fun", "true_fun"])
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def cond(
     pred: Any,
     true_fun: Callable[[*Operands], R],
@@ -173,6 +174,7 @@ def _switch_inline(funs: tuple[Callable[..., Any], ...], static: None, index: An
     return _run_branches(clamped, list(funs), operands, "switch")
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def switch(index: Any, branches: Sequence[Callable[[*Operands], R]], *operands: *Operands) -> R:
     """State-aware ``jax.lax.switch``: call ``branches[index](*operands)``, ``index`` clamped to range.
 
@@ -241,6 +243,7 @@ def _exactly_one_error(conditions: Any) -> None:
     raise ValueError(_exactly_one_message(conditions))
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def ifelse(
     conditions: Sequence[Any],
     branches: Sequence[Callable[[*Operands], R]],

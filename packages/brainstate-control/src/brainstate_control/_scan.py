@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from brainstate_ir import StatefulFunction
+from brainstate_ir import StatefulFunction, compat
 
 from ._common import (
     StateUnion,
@@ -117,6 +117,7 @@ def _empty_scan(f: Callable[..., Any], init: Any, xs: Any) -> tuple[Any, Any]:
     return init, jax.tree.map(lambda s: jnp.zeros((0, *s.shape), s.dtype), y_shapes)
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def scan(
     f: Callable[[Carry, Any], tuple[Carry, Y]],
     init: Carry,
@@ -227,6 +228,7 @@ def _for_loop_inline(funs: tuple[Callable[..., Any]], static: tuple[Any, ...], x
     return ys
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def for_loop(
     f: Callable[..., Y],
     *xs: Any,

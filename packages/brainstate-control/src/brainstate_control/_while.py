@@ -132,6 +132,7 @@ def _forward_only(x: Any, message: str) -> Any:
     return x
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def while_loop(cond_fun: Callable[[T], Any], body_fun: Callable[[T], T], init_val: T) -> T:
     """State-aware ``jax.lax.while_loop``: ``while cond_fun(val): val = body_fun(val)``.
 
@@ -215,6 +216,7 @@ def _bounded_inline(funs: tuple[Callable[..., Any], ...], static: tuple[int, int
     return val
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def bounded_while_loop(
     cond_fun: Callable[[T], Any],
     body_fun: Callable[[T], T],

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from brainstate_ir import StatefulFunction
+from brainstate_ir import StatefulFunction, compat
 from brainstate_state import state_error_message
 
 from ._rng import is_random_state
@@ -47,6 +47,7 @@ def _helpers(f: Callable[..., Any]) -> dict[str, Any]:
     return helpers
 
 
+@compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
 def map(f: Callable[..., Y], *xs: Any, batch_size: int | None = None) -> Y:  # noqa: A001 - public name
     """Apply ``f`` to each slice ``f(x0[i], x1[i], ...)`` of the leading axis and stack the results.
 

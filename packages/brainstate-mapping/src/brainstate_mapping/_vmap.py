@@ -12,6 +12,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
+from brainstate_ir import compat
+
 from ._plan import MappingEngine, vmap_mapping_fn
 from ._state_axes import DeclaredStateAxes
 
@@ -128,6 +130,7 @@ def vmap(
     )
 
     @functools.wraps(fn)
+    @compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
     def mapped(*args: P.args, **kwargs: P.kwargs) -> R:
         result: R = engine(*args, **kwargs)
         return result

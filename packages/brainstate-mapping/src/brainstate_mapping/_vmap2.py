@@ -14,6 +14,8 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import jax
 
+from brainstate_ir import compat
+
 from ._mapped_program import jax_style_mapping
 from ._plan import MappingEngine
 from ._policy import Policy
@@ -127,6 +129,7 @@ class StatefulMapping(Generic[P, R]):
         self.static_argnames = self.engine.static_argnames
         functools.update_wrapper(self, fun, updated=())
 
+    @compat.api_boundary  # an error raised by the user function shows the user's frames, not brainstate's
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the mapped function; batched State writes are committed afterwards."""
         result: R = self.engine(*args, **kwargs)
