@@ -492,7 +492,10 @@ def docs(session: nox.Session) -> None:
     extra = ["-r", str(reqs)] if reqs.is_file() else ["sphinx>=7", "myst-nb>=1.0", "ipykernel"]
     session.install(*editable(PACKAGES, ALL_EXTRAS), "jax[cpu]>=0.10", *extra)
     out = Path(session.create_tmp()) / "html"
-    session.run("python", "docs/run_doctests.py", env=CPU_ENV)
+    JUNIT_DIR.mkdir(parents=True, exist_ok=True)
+    session.run(
+        "python", "docs/run_doctests.py", env={**CPU_ENV, "BRAINSTATE_DOCTEST_JUNIT_DIR": str(JUNIT_DIR)}
+    )
     shutil.rmtree(out, ignore_errors=True)  # no page of an earlier build survives
     session.run(
         "sphinx-build", "-W", "--keep-going", "-j", "auto", "-b", "html", "docs", str(out), *session.posargs,

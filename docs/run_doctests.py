@@ -10,6 +10,9 @@ Each example runs in a fresh namespace, as if pasted alone into a new Python pro
 imports itself, not the globals of the module it documents (pytest's default). This module is also the
 pytest plugin that arranges this (``-p run_doctests``).
 
+With ``BRAINSTATE_DOCTEST_JUNIT_DIR`` set, each package's run writes a JUnit report
+``docs-doctests-<package>.xml`` there.
+
 Modules that need an optional extra which is not installed (e.g. ``brainunit`` for
 ``brainstate-autodiff[units]``) are skipped with a note. Each package runs in its own pytest process, so
 one failing package does not hide the others; the exit status is non-zero when any package failed.
@@ -99,6 +102,9 @@ def run_package(short: str, extra_args: list[str]) -> int:
         *ignores,
         *extra_args,
     ]
+    junit_dir = os.environ.get("BRAINSTATE_DOCTEST_JUNIT_DIR")
+    if junit_dir:  # one JUnit report per package (CI sums them into its final count)
+        cmd.append(f"--junitxml={Path(junit_dir) / f'docs-doctests-{short}.xml'}")
     env = dict(os.environ)
     env.setdefault("JAX_PLATFORMS", "cpu")
     # This file is the plugin that gives every example a fresh namespace.
