@@ -4,7 +4,8 @@ Used as a black box on both sides of the oracle comparison: ``python run_oracle.
 a JSON result. The same file runs under the project's packages and under brainstate 0.5.4 (its own
 environment), so it only calls public API that both have.
 
-Request: ``{"streams": [seed, ...], "patterns": [pattern-as-dict, ...]}``.
+Request: ``{"streams": [seed, ...], "names": [distribution, ...], "patterns": [pattern-as-dict, ...]}``
+(``names`` optional: all of :data:`DISTRIBUTIONS` when absent or empty).
 
 Streams: for each seed and each distribution in :data:`DISTRIBUTIONS`, the draws (as raw bits) and the
 global key after: a first draw, a draw inside ``jit``, a draw in every lane of a ``vmap2`` and of a
@@ -121,7 +122,9 @@ def stream(seed: int, name: str) -> dict[str, Any]:
 def main(request: dict[str, Any]) -> dict[str, Any]:
     jax.config.update("jax_platforms", "cpu")
     streams = {
-        f"{seed}/{name}": stream(seed, name) for seed in request.get("streams", []) for name in DISTRIBUTIONS
+        f"{seed}/{name}": stream(seed, name)
+        for seed in request.get("streams", [])
+        for name in request.get("names") or DISTRIBUTIONS
     }
     programs = [run_recorded(pattern_from_json(p)) for p in request.get("patterns", [])]
     return {"brainstate": brainstate.__version__, "streams": streams, "programs": programs}

@@ -4,7 +4,8 @@
 nox session makes one); without it these tests are skipped. Both sides run ``run_oracle.py`` in a
 subprocess and print JSON; nothing of 0.5.4 is imported here.
 
-``BRAINSTATE_ORACLE_SEEDS`` (default 1) and ``BRAINSTATE_ORACLE_PROGRAMS`` (default 24) size the run.
+``BRAINSTATE_ORACLE_SEEDS`` (default 1) and ``BRAINSTATE_ORACLE_PROGRAMS`` (default 24) size the run;
+``BRAINSTATE_ORACLE_STREAMS`` (comma-separated names) limits the stream comparison to some distributions.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.skipif(
 )
 SEEDS = list(range(int(os.environ.get("BRAINSTATE_ORACLE_SEEDS", "1"))))
 N_PROGRAMS = int(os.environ.get("BRAINSTATE_ORACLE_PROGRAMS", "24"))
+# Comma-separated distribution names to compare (default: all of them).
+STREAM_NAMES = [n for n in os.environ.get("BRAINSTATE_ORACLE_STREAMS", "").split(",") if n]
 
 # 0.5.4's own bugs, left out of the comparison (the call is changed so that both sides are meaningful):
 # - randint_like(x, n) with high=None returns n everywhere in 0.5.4 (numpy's rule is [0, n)): the stream
@@ -51,14 +54,14 @@ KNOWN_STREAM_DIFFERENCES: dict[str, str] = {
     "beta": ULP + " (vmap lanes)",
     "wald": ULP,
     "loggamma": ULP + " (vmap lanes)",
+    # Same algorithm and keys as 0.5.4 (bit-exact eagerly); XLA rounds the compiled arithmetic differently.
+    "f": ULP + " (inside jit)",
+    "noncentral_chisquare": ULP + " (vmap lanes)",
     **{
         name: ALGORITHM
         for name in (
             "vonmises",
-            "negative_binomial",
             "zipf",
-            "f",
-            "noncentral_chisquare",
             "noncentral_f",
             "logseries",
             "hypergeometric",
@@ -95,7 +98,7 @@ def run(python: str, request: dict[str, Any], tmp_path: Path, name: str) -> dict
 def streams(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
     assert ORACLE is not None
     tmp_path = tmp_path_factory.mktemp("streams")
-    request = {"streams": SEEDS}
+    request = {"streams": SEEDS, "names": STREAM_NAMES}
     return run(sys.executable, request, tmp_path, "ours"), run(ORACLE, request, tmp_path, "oracle")
 
 
@@ -108,7 +111,7 @@ def stream_params() -> list[Any]:
             else [],
         )
         for name in DISTRIBUTIONS
-        if name not in EXCLUDED_STREAMS
+        if name not in EXCLUDED_STREAMS and (not STREAM_NAMES or name in STREAM_NAMES)
     ]
 
 

@@ -145,6 +145,9 @@ SLOW: list[tuple[str, tuple[Any, ...], dict[str, Any], tuple[int, ...], str, Che
 ]
 
 
+SPLIT_INTO_SEVERAL = {"negative_binomial", "noncentral_chisquare"}
+
+
 def _check_draw(
     name: str, args: tuple[Any, ...], kwargs: dict[str, Any], shape: tuple[int, ...], kind: str, check: Check
 ) -> None:
@@ -163,7 +166,12 @@ def _check_draw(
         == np.asarray(jax.random.key_data(key[0])).tolist()
     )
     again = getattr(rng, name)(*args, key=key[1], **kwargs)
-    np.testing.assert_array_equal(out, again)
+    if name in SPLIT_INTO_SEVERAL:
+        # These split the state key into 1 + n keys at once (as the reference implementation does), and a
+        # given key= into n keys: the two draws differ (test_random_reference_streams pins both).
+        assert out.shape == again.shape
+    else:
+        np.testing.assert_array_equal(out, again)
     assert (
         np.asarray(jax.random.key_data(rng.value)).tolist()
         == np.asarray(jax.random.key_data(key[0])).tolist()

@@ -148,3 +148,7 @@ class KeySource(abc.ABC):
 
     def _draw_key(self, key: Any) -> jax.Array:
         return self.split_key() if key is None else as_key(key)
+
+    def _draw_keys(self, key: Any, n: int) -> jax.Array:
+        """``n`` keys: ``split_key(n)`` from the state (one split into ``n + 1``), or ``split(key, n)``."""
+        return self.split_key(n) if key is None else jax.random.split(as_key(key), n)

@@ -219,7 +219,7 @@ class DiscreteMixin(KeySource):
         check_param(lambda: jnp.asarray(n) > 0, "n", n, "positive")
         check_param(lambda: (jnp.asarray(p) > 0) & (jnp.asarray(p) <= 1), "p", p, "a probability in (0, 1]")
         dtype = int_dtype(dtype)
-        k1, k2 = jax.random.split(self._draw_key(key))
+        k1, k2 = self._draw_keys(key, 2)
         shape = out_shape(size, n, p)
         p = jnp.asarray(p, jnp.float32)
         rate = jax.random.gamma(k1, jnp.asarray(n, jnp.float32), shape) * (1 - p) / p

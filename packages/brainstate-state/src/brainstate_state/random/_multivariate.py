@@ -84,7 +84,8 @@ class MultivariateMixin(KeySource):
     def noncentral_chisquare(
         self, df: Any, nonc: Any, size: Size = None, key: Any = None, dtype: Any = None
     ) -> jax.Array:
-        """Noncentral chi-square samples (a Poisson mixture of central chi-squares).
+        """Noncentral chi-square samples (numpy's method: a central chi-square plus a squared shifted normal
+        where ``df > 1``, a Poisson mixture of central chi-squares elsewhere).
 
         Examples
         --------
@@ -96,9 +97,13 @@ class MultivariateMixin(KeySource):
         check_param(lambda: jnp.asarray(df) > 0, "df", df, "positive")
         check_param(lambda: jnp.asarray(nonc) >= 0, "nonc", nonc, "non-negative")
         shape = out_shape(size, df, nonc)
-        k1, k2 = jax.random.split(self._draw_key(key))
-        i = jax.random.poisson(k1, jnp.asarray(nonc, jnp.float32) / 2, shape)
-        return jax.random.chisquare(k2, jnp.asarray(df, dtype) + 2 * i.astype(dtype), shape, dtype)
+        k_poisson, k_normal, k_gamma = self._draw_keys(key, 3)
+        df_a, nonc_a = jnp.asarray(df, dtype), jnp.asarray(nonc, dtype)
+        i = jax.random.poisson(k_poisson, nonc_a / 2, shape)
+        mixture = 2 * jax.random.gamma(k_gamma, df_a / 2 + i, shape, dtype)
+        shifted = jax.random.normal(k_normal, shape, dtype) + jnp.sqrt(nonc_a)
+        large_df = 2 * jax.random.gamma(k_gamma, (df_a - 1) / 2, shape, dtype) + shifted * shifted
+        return jnp.where(df_a > 1, large_df, mixture)
 
     def noncentral_f(
         self, dfnum: Any, dfden: Any, nonc: Any, size: Size = None, key: Any = None, dtype: Any = None
