@@ -49,10 +49,8 @@ EXCLUDED_STREAMS: dict[str, str] = {}
 ULP = "differs from 0.5.4 in the last bit of some values (floating-point evaluation order)"
 ALGORITHM = "draws different numbers from 0.5.4 (another sampling algorithm) with the same key"
 KNOWN_STREAM_DIFFERENCES: dict[str, str] = {
-    "uniform": ULP,
     "normal": ULP + " (vmap lanes)",
     "beta": ULP + " (vmap lanes)",
-    "wald": ULP,
     "loggamma": ULP + " (vmap lanes)",
     # Same algorithm and keys as 0.5.4 (bit-exact eagerly); XLA rounds the compiled arithmetic differently.
     "f": ULP + " (inside jit)",

@@ -1,5 +1,5 @@
 """Draws whose algorithm and key use follow the reference implementation (brainstate 0.5.4) bit for bit:
-``negative_binomial``, ``noncentral_chisquare`` and ``f``.
+``negative_binomial``, ``noncentral_chisquare``, ``f``, ``uniform`` and ``wald``.
 
 The pinned numbers were produced by the reference implementation with the same calls (after ``seed(0)``
 or with the same ``key=``); they are compared bit-exactly on CPU, where they were produced.
@@ -29,6 +29,12 @@ PINNED: dict[str, tuple[Callable[[], Any], Any, str]] = {
     "f_int_args": (lambda: random.f(3, 4, size=4), [1.6445869207382202, 0.05437218025326729, 1.9667032957077026, 0.5294610857963562], "float32"),
     "f_array_dfnum": (lambda: random.f(np.array([1.5, 2.0, 7.0]), 4.0), [1.6477079391479492, 0.017385656014084816, 1.707621455192566], "float32"),
     "f_scalar": (lambda: random.f(0.7, 11.0), 1.232455849647522, "float32"),
+    "uniform": (lambda: random.uniform(-1.0, 2.0, size=4), [-0.9781185388565063, -0.9373264312744141, 0.7442795038223267, 0.08551394939422607], "float32"),
+    "uniform_array_low": (lambda: random.uniform(np.array([0.3, -2.0]), 7.1), [0.3495979905128479, -1.8098901510238647], "float32"),
+    "uniform_int_bounds": (lambda: random.uniform(1, 5, size=3), [1.0291752815246582, 1.0835647583007812, 3.3257060050964355], "float32"),
+    "wald": (lambda: random.wald(1.0, 1.0, size=4), [0.819893479347229, 0.4712766110897064, 0.30492618680000305, 0.6651420593261719], "float32"),
+    "wald_mean_scale": (lambda: random.wald(2.0, 3.0, size=4), [1.7004926204681396, 1.0770503282546997, 0.745255172252655, 1.4325499534606934], "float32"),
+    "wald_arrays": (lambda: random.wald(np.array([0.5, 2.0, 10.0]), np.array([1.0, 0.01, 100.0])), [0.43444737792015076, 0.016580136492848396, 14.850735664367676], "float32"),
 }  # fmt: skip
 
 # The reference's key after one draw from seed(0): every draw above splits the state once.
@@ -107,3 +113,11 @@ def test_draws_inside_jit_use_the_same_keys() -> None:
     nc = jax.jit(lambda k: random.noncentral_chisquare(3.0, 1.0, size=4, key=k))(jax.random.key(9))
     expected = [3.086699962615967, 2.8798484802246094, 3.3874399662017822, 0.30147746205329895]
     np.testing.assert_allclose(np.asarray(nc), expected, rtol=1e-6)
+
+
+def test_uniform_equals_jax_uniform_with_bounds() -> None:
+    key = jax.random.key(9)
+    got = random.uniform(0.3, 7.1, size=64, key=key)
+    np.testing.assert_array_equal(
+        np.asarray(got), np.asarray(jax.random.uniform(key, (64,), minval=0.3, maxval=7.1))
+    )

@@ -82,10 +82,8 @@ class ContinuousMixin(KeySource):
         """
         dtype = float_dtype(dtype)
         shape = out_shape(size, low, high)
-        u = jax.random.uniform(self._draw_key(key), shape, dtype)
-        return (jnp.asarray(low, dtype) + (jnp.asarray(high, dtype) - jnp.asarray(low, dtype)) * u).astype(
-            dtype
-        )
+        low, high = jnp.asarray(low, dtype), jnp.asarray(high, dtype)
+        return jax.random.uniform(self._draw_key(key), shape, dtype, minval=low, maxval=high)
 
     def normal(
         self, loc: Any = None, scale: Any = None, size: Size = None, key: Any = None, dtype: Any = None

@@ -143,11 +143,16 @@ class MultivariateMixin(KeySource):
         shape = out_shape(size, mean, scale)
         k1, k2 = jax.random.split(self._draw_key(key))
         mu, lam = jnp.asarray(mean, dtype), jnp.asarray(scale, dtype)
-        v = jnp.square(jax.random.normal(k1, shape, dtype))
-        mu_v = mu * v
-        x = mu + mu * mu_v / (2 * lam) - mu / (2 * lam) * jnp.sqrt(4 * lam * mu_v + mu_v * mu_v)
+        y = jnp.square(jax.random.normal(k1, shape, dtype))
         u = jax.random.uniform(k2, shape, dtype)
-        return jnp.where(u <= mu / (mu + x), x, mu * mu / x)
+        # The smaller root x = mu + mu*w*(1 - sqrt(2/w + 1)), w = mu*y / (2*lam), rewritten without the
+        # cancellation for large w: x = mu * sqrt1pm1(2/w) / (1 + sqrt(2/w + 1)); x -> mu where 2/w overflows.
+        two_over_w = 4 * lam / (mu * y)
+        finite = two_over_w < np.inf
+        safe = jnp.where(finite, two_over_w, 1.0)
+        ratio = jnp.expm1(0.5 * jnp.log1p(safe)) / (1.0 + jnp.sqrt(safe + 1.0))
+        x = mu * jnp.where(finite, ratio, 1.0)
+        return jnp.where(u <= mu / (mu + x), x, jnp.square(mu) / x)
 
     def vonmises(
         self, mu: Any, kappa: Any, size: Size = None, key: Any = None, dtype: Any = None
