@@ -32,18 +32,25 @@ def test_random_self_assign_multi_keys_and_restore_key() -> None:
     assert _key_data() == [0, 0]
 
 
+def assert_reference(actual: object, expected: object) -> None:
+    """Bit-exact on CPU, where the reference numbers were produced; within a few ulp on GPU and TPU, whose
+    log/exp/erf kernels round differently in the last bits."""
+    if jax.default_backend() == "cpu":
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=2e-6, atol=0)
+
+
 def test_random_check_valid_and_reference_numbers() -> None:
     brainstate.random.seed(0)
     out = brainstate.random.truncated_normal(-1.0, 1.0, 3, 0.5, 2.0, check_valid=True)
-    np.testing.assert_array_equal(
-        out, np.float32([-0.9820361137390137, -0.9488624334335327, 0.21308255195617676])
-    )
+    assert_reference(out, np.float32([-0.9820361137390137, -0.9488624334335327, 0.21308255195617676]))
     brainstate.random.seed(0)
     np.testing.assert_array_equal(
         brainstate.random.multinomial(10, [0.2, 0.3, 0.5], check_valid=True), [5, 2, 3]
     )
     brainstate.random.seed(0)
-    np.testing.assert_array_equal(
+    assert_reference(
         brainstate.random.chisquare(2, 3, check_valid=False),
         np.float32([4.717990398406982, 0.03335854783654213, 0.18513281643390656]),
     )
@@ -70,7 +77,7 @@ def test_random_check_valid_inside_brainstate_transforms() -> None:
 
 def test_random_signatures_of_0_5_4() -> None:
     brainstate.random.seed(0)
-    np.testing.assert_array_equal(
+    assert_reference(
         brainstate.random.triangular(size=3),
         np.float32([0.06038965284824371, 0.10220368951559067, 0.5425212979316711]),
     )

@@ -72,7 +72,9 @@ def test_grad_keys_and_exact_loss(setup) -> None:
     assert float(loss) == 1.0843076705932617
     for key in params:
         params[key].value -= 0.1 * grads[key]
-    assert float(loss_fn()) == pytest.approx(1.023072600364685, abs=1e-7)
+    # GPU matmul kernels sum in another order than CPU ones: the last bit may differ there.
+    on_cpu = jax.default_backend() == "cpu"
+    assert float(loss_fn()) == pytest.approx(1.023072600364685, abs=1e-7 if on_cpu else 1e-6)
 
 
 def test_vmap_predict_batch(setup) -> None:

@@ -10,10 +10,23 @@ import numpy as np
 import pytest
 
 import brainstate_state as bss
-from brainstate_ir import make_jaxpr
+from brainstate_ir import compat, make_jaxpr
 from brainstate_jit import breakpoint_if, debug_nan, debug_nan_if, jit
 
 HEADER = "NaN/Inf detected in the output of the checked function!"
+
+
+def jax_jit(fun, **options):
+    """Raw ``jax.jit(fun)`` whose calls also wait for the host callbacks they dispatched (on GPU and TPU a
+    raw ``jax.jit`` call returns before they ran; brainstate's own transforms wait by themselves)."""
+    compiled = jax.jit(fun, **options)
+
+    def call(*args, **kwargs):
+        out = compiled(*args, **kwargs)
+        compat.wait_for_host_callbacks()
+        return out
+
+    return call
 
 
 def _line_of(marker: str) -> str:
@@ -136,7 +149,7 @@ def test_under_jit_raises_runtime_error_with_the_same_report():
 
 
 def test_under_jax_jit_and_vmap_names_the_lane():
-    f = jax.jit(lambda x: debug_nan(sqrt_dict, x))
+    f = jax_jit(lambda x: debug_nan(sqrt_dict, x))
     f(jnp.array([1.0, 2.0]))
     with pytest.raises(jax.errors.JaxRuntimeError, match="Introduced by primitive : `sqrt`"):
         f(jnp.array([-2.0, 2.0]))
@@ -156,7 +169,7 @@ def test_inside_grad_the_check_neither_breaks_nor_changes_the_gradient():
 
     np.testing.assert_allclose(jax.grad(loss)(jnp.array([1.0, 2.0])), [2.0, 4.0])
     with pytest.raises(jax.errors.JaxRuntimeError, match=r"NaN/Inf detected \[loss\]"):
-        jax.jit(jax.grad(loss))(jnp.array([1.0, -2.0]))
+        jax_jit(jax.grad(loss))(jnp.array([1.0, -2.0]))
 
 
 def test_jaxpr_of_a_compiled_check_is_a_cond_on_the_nan_flag():
@@ -189,7 +202,7 @@ def test_debug_nan_if_only_analyses_when_flagged():
         debug_nan_if(jnp.any(jnp.isnan(out)), log_twice, x, phase="grad")
         return out
 
-    compiled = jax.jit(step)
+    compiled = jax_jit(step)
     compiled(jnp.array([2.0]))
     with pytest.raises(jax.errors.JaxRuntimeError, match=r"NaN/Inf detected \[grad\]"):
         compiled(jnp.array([-2.0]))
@@ -241,7 +254,7 @@ def test_breakpoint_if_compiles_and_triggers_only_when_true(recorded_breaks):
         breakpoint_if(jnp.any(x < 0), num_frames=2)
         return x + 1
 
-    compiled = jax.jit(step)
+    compiled = jax_jit(step)
     np.testing.assert_array_equal(compiled(jnp.zeros(2)), [1.0, 1.0])
     assert recorded_breaks == []
     compiled(jnp.array([0.0, -1.0]))
@@ -258,5 +271,5 @@ def test_breakpoint_if_compiles_and_triggers_only_when_true(recorded_breaks):
 # jax.debug.breakpoint itself (JAX 0.10) flattens a generator while staging its frames: not our warning.
 @pytest.mark.filterwarnings("ignore:Python iterable type 'generator':DeprecationWarning")
 def test_breakpoint_if_with_the_real_breakpoint_compiles_when_false():
-    compiled = jax.jit(lambda x: (breakpoint_if(x > 10), x * 2)[1])
+    compiled = jax_jit(lambda x: (breakpoint_if(x > 10), x * 2)[1])
     np.testing.assert_array_equal(compiled(jnp.array(1.0)), 2.0)

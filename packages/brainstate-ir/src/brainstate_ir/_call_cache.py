@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from ._host_callbacks import TrampolinedEvaluator, host_callbacks, is_host_callback
-from .compat import ClosedJaxpr, Jaxpr, Literal, has_host_effects, wait_for_host_callbacks
+from .compat import ClosedJaxpr, Jaxpr, Literal, has_host_effects, wait_for_outputs_and_host_callbacks
 
 if TYPE_CHECKING:
     from ._program import TracedProgram
@@ -239,7 +239,7 @@ class CompiledProgramCache:
         else:
             out = list(compiled(consts, list(flat_args)))
         if effects:  # a host callback's error (a failed check) belongs to this call, on GPU too
-            wait_for_host_callbacks()
+            wait_for_outputs_and_host_callbacks(out)
         return out
 
     def call(

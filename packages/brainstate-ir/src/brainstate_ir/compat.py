@@ -74,6 +74,7 @@ __all__ = [
     "SHARD_MAP_CHECK_KW",
     "Var",
     "wait_for_host_callbacks",
+    "wait_for_outputs_and_host_callbacks",
 ]
 
 
@@ -333,8 +334,18 @@ from jax._src import dispatch as _dispatch  # noqa: E402
 
 
 def has_host_effects(jaxpr: Any) -> bool:
-    """Whether running ``jaxpr`` (open or closed) has side effects, such as host callbacks or prints."""
-    return bool(getattr(jaxpr, "effects", None))
+    """Whether running ``jaxpr`` (open or closed) calls back into Python or has other side effects.
+
+    True for effects (``jax.debug.callback``, ``io_callback``, prints, checks) and for ``pure_callback``,
+    which has no effect but runs Python on the host all the same (and, on GPU, after the call returned).
+    """
+    if getattr(jaxpr, "effects", None):
+        return True
+    body = getattr(jaxpr, "jaxpr", jaxpr)
+    for eqn in getattr(body, "eqns", ()):
+        if "callback" in eqn.params or any(has_host_effects(sub) for sub in jaxprs_in_params(eqn.params)):
+            return True
+    return False
 
 
 def wait_for_host_callbacks() -> None:
@@ -352,3 +363,14 @@ def wait_for_host_callbacks() -> None:
     except BaseException:
         _dispatch.runtime_tokens.clear()
         raise
+
+
+def wait_for_outputs_and_host_callbacks(outputs: Any) -> None:
+    """Wait until ``outputs`` are computed and every host callback dispatched so far has run.
+
+    A ``pure_callback`` that raises poisons the outputs that depend on it (raised when they are read); an
+    effectful callback raises through the runtime tokens (:func:`wait_for_host_callbacks`). Both surface
+    here, so the call that ran the program raises, on every backend.
+    """
+    jax.block_until_ready(outputs)
+    wait_for_host_callbacks()

@@ -35,7 +35,7 @@ import numpy as np
 from jax.custom_batching import custom_vmap
 from jax.experimental import checkify as _checkify
 
-from brainstate_ir import StatefulFunction
+from brainstate_ir import StatefulFunction, compat
 from brainstate_state import BrainStateError, contains_tracer
 
 __all__ = [
@@ -158,7 +158,10 @@ def _host_call(callback: Callable[..., None]) -> Any:
         # Batched operands arrive with their lane axis in front: they are handed to the host as is.
         if in_batched[0]:
             flag = jnp.any(flag, axis=0)
-        return run(flag, operands), False
+        out = run(flag, operands)
+        if compat.is_eager():  # an eager jax.vmap ran the check just now: its error belongs to this call
+            compat.wait_for_host_callbacks()
+        return out, False
 
     return run
 

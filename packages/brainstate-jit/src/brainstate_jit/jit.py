@@ -189,7 +189,7 @@ class JittedFunction(Generic[P, R]):
                     plan.layout_id, [s._value for s in plan.states], *args, **kwargs
                 )
                 if plan.host_effects:  # a failed check raises here, before any State is written
-                    compat.wait_for_host_callbacks()
+                    compat.wait_for_outputs_and_host_callbacks((out, written_values))
             except PlanMismatch as mismatch:
                 retried: R = self._call(args, kwargs, self._plan_for(mismatch.program, mismatch.signature))
                 return retried
@@ -218,7 +218,7 @@ class JittedFunction(Generic[P, R]):
             try:
                 out, written_values = self.jitted_fun(plan.layout_id, values, *args, **kwargs)
                 if plan.host_effects and not nested:
-                    compat.wait_for_host_callbacks()
+                    compat.wait_for_outputs_and_host_callbacks((out, written_values))
             except PlanMismatch as mismatch:
                 plan = self._plan_for(mismatch.program, mismatch.signature)
                 continue
