@@ -121,7 +121,11 @@ def test_vmap2_returns_a_stateful_mapping_with_054_attributes() -> None:
 
 
 def test_invalid_static_argnums_raise() -> None:
+    # The exception types jax.jit raises for the same static_argnums: ValueError for a negative number,
+    # TypeError for something that is not an int.
     with pytest.raises(ValueError, match="static_argnums"):
         StatefulMapping(lambda x: x, static_argnums=-1)
-    with pytest.raises(ValueError, match="static_argnums"):
+    with pytest.raises(TypeError, match="static_argnums"):
         StatefulMapping(lambda x: x, static_argnums="0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="static_argnums"):
+        StatefulMapping(lambda x: x, static_argnums=(0, 1.5))  # type: ignore[arg-type]

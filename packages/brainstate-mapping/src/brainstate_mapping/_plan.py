@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import jax
 
-from brainstate_ir import jaxpr_key
+from brainstate_ir import jaxpr_key, normalize_argnums
 from brainstate_state import BatchAxisError, State, describe_state, peek_value, state_error_message
 
 from ._axes import SizeRecord, arg_leaf_description, lane_leaf, resolve_size
@@ -123,7 +123,13 @@ class MappingEngine:
         self.name: str = name or str(getattr(fun, "__name__", type(fun).__name__))
         self.undeclared = UndeclaredWrites(policy, rules, self.name)
         self.kwargs_axis = kwargs_axis
-        self.static_argnums = _argnums(static_argnums)
+        self.static_argnums = tuple(
+            sorted(
+                normalize_argnums(
+                    static_argnums, transform="StatefulMapping", what="static_argnums", function=self.name
+                )
+            )
+        )
         self.static_argnames = _argnames(static_argnames)
         self.axis_env = tuple((name, int(n)) for name, n in axis_env) if axis_env else ()
         # The States batched on input by the previous call (weakly held): the next trace starts from them.
@@ -370,20 +376,6 @@ class MappingEngine:
         for j, value in zip(kept, kept_values, strict=True):
             program.written[j].value = value
         return out
-
-
-def _argnums(argnums: Any) -> tuple[int, ...]:
-    if argnums is None:
-        return ()
-    items = (argnums,) if isinstance(argnums, int) else argnums
-    if isinstance(items, str) or not isinstance(items, Sequence):
-        raise ValueError(f"static_argnums must be an int or a sequence of ints, got {argnums!r}.")
-    for n in items:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(
-                f"static_argnums must contain non-negative ints (positions from the start), got {n!r}."
-            )
-    return tuple(sorted(set(items)))
 
 
 def _argnames(argnames: Any) -> tuple[str, ...]:
