@@ -48,7 +48,7 @@ os.environ.pop("PYTHONPATH", None)
 
 # Short names, in dependency order; "brainstate" is the metapackage.
 PACKAGES = ["state", "ir", "jit", "autodiff", "control", "mapping", "brainstate"]
-TEST_DEPS = ["pytest>=8", "hypothesis>=6"]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6", "mypy>=1.10"]  # mypy: the typing tests of user snippets
 ALL_EXTRAS = {"brainstate": "all"}  # progress (tqdm), draw (pydot), units (brainunit)
 # The sessions `ci` runs (and plain `nox` runs). tests-gpu, demo and bench are on demand.
 CI_SESSIONS = [

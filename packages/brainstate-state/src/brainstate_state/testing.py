@@ -1,4 +1,4 @@
-"""Test helpers shared by every brainstate package: leak checks for States.
+"""Test helpers shared by every brainstate package: leak checks for States, compile counts, type checks.
 
 ``track_states()`` makes every State created afterwards register itself (weakly), so a test suite can
 assert after each test that no State was left holding a JAX tracer (a value of a finished trace). Each
@@ -17,8 +17,16 @@ from typing import Any
 import jax
 
 from ._state import InvalidatedValue, State, _live_states, contains_tracer
+from ._type_check import TypeCheckReport, type_check_snippet
 
-__all__ = ["count_compiles", "leak_checks", "states_holding_tracers", "track_states"]
+__all__ = [
+    "TypeCheckReport",
+    "count_compiles",
+    "leak_checks",
+    "states_holding_tracers",
+    "track_states",
+    "type_check_snippet",
+]
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
