@@ -59,12 +59,9 @@ CONSTRUCTION = [
     (True, TypeError, TYPE_MSG + r"True of type bool", None),
     (-1, ValueError, r"argnums must be non-negative, got -1\. brainstate passes State values", None),
     ((0, -2), ValueError, r"argnums must be non-negative, got -2", None),
-    (
-        (0, 0),
-        ArgnumsError,
-        r"argnums=\(0, 0\) names positional argument 0 twice",
-        lambda a: jax.grad(_plain, argnums=a)(1.0, 2.0),
-    ),
+    # Plain jax.grad has no defined error for a repeated argnum: it crashes inside JAX (TypeError on jax
+    # 0.10.2, StopIteration on 0.10.0), so there is nothing to compare with.
+    ((0, 0), ArgnumsError, r"argnums=\(0, 0\) names positional argument 0 twice", None),
 ]
 
 
